@@ -1,0 +1,1 @@
+"""The networks of a latent-diffusion audio checkpoint: VAE, UNet and HiFi-GAN vocoder."""

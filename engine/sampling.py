@@ -1,0 +1,118 @@
+"""Samplers: plain functions over a denoiser, a latent and the training schedule.
+
+`model(latent, t)` returns the network's raw output for a latent at training timestep t: ε, v or x₀,
+as the checkpoint's `prediction_type` says. Classifier-free guidance is a wrapper (`guided`) around such
+a model, not a branch inside the samplers. Each sampler calls `callback(step, total)` after every step
+and stops with GenerationCancelled between steps when `cancel` is set.
+
+All latents are (B, C, T, F). Noise comes from a CPU `torch.Generator`, so a seed gives the same sound on
+every device (and the same as diffusers' pipelines with `torch.Generator("cpu").manual_seed(seed)`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from .errors import GenerationCancelled
+from .schedule import ScheduleConfig, ddim_timesteps, dpm_timesteps
+
+Model = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Callback = Callable[[int, int], None]
+
+
+def guided(model: Callable[..., torch.Tensor], cond: torch.Tensor, uncond: torch.Tensor | None,
+           guidance_scale: float) -> Model:
+    """Classifier-free guidance: one batched call on [uncond; cond], then uncond + g * (cond - uncond).
+
+    `cond`/`uncond` are the conditioning tensors (B, ...) passed to `model(latent, t, condition)`.
+    With `uncond` None (guidance_scale <= 1) the model is called on `cond` alone.
+    """
+    if uncond is None:
+        return lambda latent, t: model(latent, t, cond)
+    both = torch.cat([uncond, cond])
+
+    def denoise(latent: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        out_uncond, out_cond = model(torch.cat([latent, latent]), t, both).chunk(2)
+        return out_uncond + guidance_scale * (out_cond - out_uncond)
+
+    return denoise
+
+
+def predict_x0_eps(output: torch.Tensor, latent: torch.Tensor, alpha: torch.Tensor, sigma: torch.Tensor,
+                   prediction_type: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Turn the model's output at x_t = alpha * x0 + sigma * eps into (x0, eps) estimates."""
+    if prediction_type == "epsilon":
+        return (latent - sigma * output) / alpha, output
+    if prediction_type == "v_prediction":
+        return alpha * latent - sigma * output, alpha * output + sigma * latent
+    return output, (latent - alpha * output) / sigma  # "sample": the model predicts x0
+
+
+def _step_done(step: int, total: int, callback: Callback | None, cancel: threading.Event | None) -> None:
+    if callback is not None:
+        callback(step + 1, total)
+    if cancel is not None and cancel.is_set() and step + 1 < total:
+        raise GenerationCancelled("generation cancelled")
+
+
+def sample_ddim(model: Model, latent: torch.Tensor, config: ScheduleConfig, alphas_cumprod: torch.Tensor,
+                steps: int, eta: float = 0.0, generator: torch.Generator | None = None,
+                callback: Callback | None = None, cancel: threading.Event | None = None) -> torch.Tensor:
+    """DDIM (Song et al. 2020), eta = 0 deterministic, eta = 1 DDPM-like; as diffusers' DDIMScheduler."""
+    timesteps = ddim_timesteps(config, steps)
+    final_alpha_bar = torch.tensor(1.0) if config.set_alpha_to_one else alphas_cumprod[0]
+    for i, t in enumerate(timesteps):
+        # diffusers steps back by n // steps whatever the spacing; matching it keeps seeds reproducible.
+        t_prev = t - config.num_train_timesteps // steps
+        alpha_bar = alphas_cumprod[t]
+        alpha_bar_prev = alphas_cumprod[t_prev] if t_prev >= 0 else final_alpha_bar
+        output = model(latent, torch.tensor(t))
+        x0, eps = predict_x0_eps(output, latent, alpha_bar**0.5, (1 - alpha_bar) ** 0.5, config.prediction_type)
+        if config.clip_sample:
+            x0 = x0.clamp(-config.clip_sample_range, config.clip_sample_range)
+        variance = (1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev)
+        std = eta * variance**0.5
+        latent = alpha_bar_prev**0.5 * x0 + (1 - alpha_bar_prev - std**2) ** 0.5 * eps
+        if eta > 0:
+            noise = torch.randn(output.shape, generator=generator, dtype=output.dtype).to(output.device)
+            latent = latent + std * noise
+        _step_done(i, len(timesteps), callback, cancel)
+    return latent
+
+
+def sample_dpmpp_2m(model: Model, latent: torch.Tensor, config: ScheduleConfig, alphas_cumprod: torch.Tensor,
+                    steps: int, callback: Callback | None = None, cancel: threading.Event | None = None
+                    ) -> torch.Tensor:
+    """DPM-Solver++(2M) (Lu et al. 2022), data prediction, midpoint form; first order on the last step.
+
+    Matches diffusers' DPMSolverMultistepScheduler defaults (order 2, final sigma 0). Works in the
+    VP parameterisation: alpha_t = 1 / sqrt(1 + s²), sigma_t = s * alpha_t, lambda = log(alpha / sigma).
+    """
+    timesteps = dpm_timesteps(config, steps)
+    noise_levels = ((1 - alphas_cumprod) / alphas_cumprod).sqrt().numpy()  # s_t = sigma_t / alpha_t
+    s = np.interp(timesteps, np.arange(len(noise_levels)), noise_levels)
+    s = torch.from_numpy(np.concatenate([s, [0.0]]).astype(np.float32))  # (steps + 1,), ends at clean
+    alpha = 1 / (s**2 + 1) ** 0.5
+    sigma = s * alpha
+    lam = torch.log(alpha) - torch.log(sigma)  # +inf at the final, noise-free level
+    out_dtype = latent.dtype
+    previous_x0 = None
+    for i, t in enumerate(timesteps):
+        output = model(latent, torch.tensor(t))
+        x0, _ = predict_x0_eps(output, latent, alpha[i], sigma[i], config.prediction_type)
+        latent = latent.float()
+        h = lam[i + 1] - lam[i]
+        if previous_x0 is None or i == len(timesteps) - 1:
+            x0_blend = x0
+        else:
+            r = (lam[i] - lam[i - 1]) / h
+            x0_blend = x0 + 0.5 / r * (x0 - previous_x0)
+        latent = (sigma[i + 1] / sigma[i]) * latent - alpha[i + 1] * torch.expm1(-h) * x0_blend
+        latent = latent.to(out_dtype)
+        previous_x0 = x0
+        _step_done(i, len(timesteps), callback, cancel)
+    return latent

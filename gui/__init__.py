@@ -1,0 +1,1 @@
+"""The PyQt6 desktop app (to come); it never imports torch."""

@@ -1,0 +1,1 @@
+"""Effect-chain and prompt presets (to come)."""

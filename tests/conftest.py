@@ -1,0 +1,40 @@
+"""Shared fixtures: one tiny random AudioLDM checkpoint per session, in the published layout."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # for reference_checkpoint
+
+from reference_checkpoint import build_checkpoint, load_reference_pipeline  # noqa: E402
+
+REFERENCE_CONFIGS = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "published-configs"
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_checkpoint(tmp_path_factory.mktemp("checkpoints") / "tiny-audioldm")
+
+
+@pytest.fixture
+def checkpoint_copy(tiny_checkpoint: Path, tmp_path: Path) -> Path:
+    """A private copy of the tiny checkpoint that a test may break."""
+    return Path(shutil.copytree(tiny_checkpoint, tmp_path / "checkpoint"))
+
+
+@pytest.fixture(scope="session")
+def reference_pipeline(tiny_checkpoint: Path):
+    pipe = load_reference_pipeline(tiny_checkpoint)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+@pytest.fixture(scope="session")
+def engine_model(tiny_checkpoint: Path):
+    from soundloom.engine.pipeline import AudioLDM
+
+    return AudioLDM.load(str(tiny_checkpoint), device="cpu", dtype="float32")
