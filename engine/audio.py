@@ -53,8 +53,11 @@ def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
 def mel_filterbank(config: MelConfig = MelConfig()) -> np.ndarray:
     """(mel_bins, n_fft // 2 + 1) triangular filters, Slaney-normalised (equal area), float32."""
     fft_freqs = np.fft.rfftfreq(config.n_fft, d=1.0 / config.sample_rate)
-    mel_edges = np.linspace(_hz_to_mel(np.array([config.fmin_hz]))[0], _hz_to_mel(np.array([config.fmax_hz]))[0],
-                            config.mel_bins + 2)
+    mel_edges = np.linspace(
+        _hz_to_mel(np.array([config.fmin_hz]))[0],
+        _hz_to_mel(np.array([config.fmax_hz]))[0],
+        config.mel_bins + 2,
+    )
     hz_edges = _mel_to_hz(mel_edges)
     widths = np.diff(hz_edges)
     ramps = hz_edges[:, None] - fft_freqs[None, :]
@@ -68,8 +71,16 @@ def mel_filterbank(config: MelConfig = MelConfig()) -> np.ndarray:
 def stft_magnitude(waveform: torch.Tensor, config: MelConfig = MelConfig()) -> torch.Tensor:
     """(batch, samples) -> (batch, n_fft // 2 + 1, frames), frames = samples // hop + 1."""
     window = torch.hann_window(config.win_length, periodic=True, dtype=waveform.dtype, device=waveform.device)
-    spectrum = torch.stft(waveform, n_fft=config.n_fft, hop_length=config.hop_length, win_length=config.win_length,
-                          window=window, center=True, pad_mode="reflect", return_complex=True)
+    spectrum = torch.stft(
+        waveform,
+        n_fft=config.n_fft,
+        hop_length=config.hop_length,
+        win_length=config.win_length,
+        window=window,
+        center=True,
+        pad_mode="reflect",
+        return_complex=True,
+    )
     return spectrum.abs()
 
 

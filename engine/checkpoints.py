@@ -24,8 +24,11 @@ from .errors import EngineError
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 # (safetensors, sharded safetensors index, pickle) file names, diffusers' and transformers' conventions.
 WEIGHT_NAMES = {
-    "diffusers": ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.safetensors.index.json",
-                  "diffusion_pytorch_model.bin"),
+    "diffusers": (
+        "diffusion_pytorch_model.safetensors",
+        "diffusion_pytorch_model.safetensors.index.json",
+        "diffusion_pytorch_model.bin",
+    ),
     "transformers": ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"),
 }
 PIPELINE_FAMILIES = {"AudioLDMPipeline": "audioldm", "AudioLDM2Pipeline": "audioldm2"}
@@ -53,13 +56,22 @@ def _download(repo_id: str, allow_pickle: bool) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
-    patterns = ["model_index.json", "*/config.json", "*/scheduler_config.json", "*/preprocessor_config.json",
-                "*/*.safetensors", "*/*.safetensors.index.json", "tokenizer*/*"]
+    patterns = [
+        "model_index.json",
+        "*/config.json",
+        "*/scheduler_config.json",
+        "*/preprocessor_config.json",
+        "*/*.safetensors",
+        "*/*.safetensors.index.json",
+        "tokenizer*/*",
+    ]
     if allow_pickle:
         patterns.append("*/*.bin")
     ignore = ["*.fp16.*", "*.ckpt", "*.msgpack", "*.onnx"]
     try:
-        return Path(snapshot_download(repo_id, allow_patterns=patterns, ignore_patterns=ignore, local_files_only=True))
+        return Path(
+            snapshot_download(repo_id, allow_patterns=patterns, ignore_patterns=ignore, local_files_only=True)
+        )
     except LocalEntryNotFoundError:
         pass  # not cached yet: download it
     try:
@@ -67,8 +79,8 @@ def _download(repo_id: str, allow_pickle: bool) -> Path:
     except Exception as error:  # network, authentication, missing repo: all end the same way for the user
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise EngineError(
-            f"could not download {repo_id!r} from the Hugging Face Hub ({reason}); there is no local folder of "
-            f"that name either. Without network, download the checkpoint elsewhere (`hf download {repo_id}`) "
+            f"could not download {repo_id!r} from the Hugging Face Hub ({reason}); there is no local "
+            f"folder of that name either. Without network, download it elsewhere (`hf download {repo_id}`) "
             "and pass its folder: --model /path/to/folder"
         ) from None
 
@@ -90,8 +102,10 @@ def checkpoint_family(folder: Path) -> str:
     index = read_json(folder / "model_index.json")
     name = index.get("_class_name")
     if name not in PIPELINE_FAMILIES:
-        raise EngineError(f"{folder / 'model_index.json'}: pipeline {name!r} is not an AudioLDM checkpoint "
-                          f"(expected one of {sorted(PIPELINE_FAMILIES)})")
+        raise EngineError(
+            f"{folder / 'model_index.json'}: pipeline {name!r} is not an AudioLDM checkpoint "
+            f"(expected one of {sorted(PIPELINE_FAMILIES)})"
+        )
     return PIPELINE_FAMILIES[name]
 
 
@@ -105,8 +119,10 @@ def weight_files(component: Path, convention: str, allow_pickle: bool) -> list[P
         return [component / shard for shard in shards]
     if (component / pickle_name).is_file():
         if not allow_pickle:
-            raise EngineError(f"{component / pickle_name} is a pickle file and no safetensors file is there; "
-                              "pass --allow-pickle to load it (read with torch.load(weights_only=True))")
+            raise EngineError(
+                f"{component / pickle_name} is a pickle file and no safetensors file is there; "
+                "pass --allow-pickle to load it (read with torch.load(weights_only=True))"
+            )
         return [component / pickle_name]
     raise EngineError(f"{component} holds no weights (expected {single})")
 
@@ -147,14 +163,20 @@ def load_module(module: nn.Module, tensors: dict[str, torch.Tensor], source: str
     unexpected = [key for key in tensors if key not in expected]
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        raise EngineError(f"{source}: tensor {missing[0]!r} is missing{more}; the file does not match its config")
+        raise EngineError(
+            f"{source}: tensor {missing[0]!r} is missing{more}; the file does not match its config"
+        )
     if unexpected:
         more = f" (and {len(unexpected) - 1} more)" if len(unexpected) > 1 else ""
-        raise EngineError(f"{source}: unexpected tensor {unexpected[0]!r}{more}; the file does not match its config")
+        raise EngineError(
+            f"{source}: unexpected tensor {unexpected[0]!r}{more}; the file does not match its config"
+        )
     for key, value in expected.items():
         if tuple(tensors[key].shape) != tuple(value.shape):
-            raise EngineError(f"{source}: tensor {key!r} has shape {tuple(tensors[key].shape)}, "
-                              f"its config implies {tuple(value.shape)}")
+            raise EngineError(
+                f"{source}: tensor {key!r} has shape {tuple(tensors[key].shape)}, "
+                f"its config implies {tuple(value.shape)}"
+            )
     module.load_state_dict(tensors, strict=True, assign=True)
     return module.eval().requires_grad_(False)
 

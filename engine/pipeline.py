@@ -10,13 +10,21 @@ import math
 import secrets
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .audio import MelConfig, normalize_waveform, waveform_to_mel
-from .checkpoints import checkpoint_family, load_module, load_tensors, read_json, resolve_checkpoint, weight_files
+from .checkpoints import (
+    checkpoint_family,
+    load_module,
+    load_tensors,
+    read_json,
+    resolve_checkpoint,
+    weight_files,
+)
 from .device import resolve_device, resolve_dtype
 from .errors import EngineError
 from .models.unet import UNet, UNetConfig
@@ -44,33 +52,51 @@ def _load_diffusers_component(folder: Path, name: str, module_class, config_clas
 class AudioLDM:
     family = "audioldm"
 
-    def __init__(self, unet: UNet, vae: AutoencoderKL, vocoder: HifiGan, text_encoder: ClapTextEncoder,
-                 schedule: ScheduleConfig, model_id: str, device: torch.device, dtype: torch.dtype):
+    def __init__(
+        self,
+        unet: UNet,
+        vae: AutoencoderKL,
+        vocoder: HifiGan,
+        text_encoder: ClapTextEncoder,
+        schedule: ScheduleConfig,
+        model_id: str,
+        device: torch.device,
+        dtype: torch.dtype,
+    ):
         self.unet, self.vae, self.vocoder, self.text_encoder = unet, vae, vocoder, text_encoder
         self.schedule = schedule
         self.alphas_cumprod = alphas_cumprod(schedule)
         self.model_id, self.device, self.dtype = model_id, device, dtype
         self.vae_factor = vae.config.downsample_factor
-        self.mel_config = MelConfig(sample_rate=vocoder.config.sampling_rate, mel_bins=vocoder.config.model_in_dim,
-                                    hop_length=vocoder.config.hop_length)
+        self.mel_config = MelConfig(
+            sample_rate=vocoder.config.sampling_rate,
+            mel_bins=vocoder.config.model_in_dim,
+            hop_length=vocoder.config.hop_length,
+        )
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, model: str, device: str = "auto", dtype: str = "float32", allow_pickle: bool = False) -> AudioLDM:
+    def load(
+        cls, model: str, device: str = "auto", dtype: str = "float32", allow_pickle: bool = False
+    ) -> AudioLDM:
         """Load a checkpoint folder or hub id onto a device ('auto', 'cuda', 'cpu') in a dtype."""
         torch_device, torch_dtype = resolve_device(device), resolve_dtype(dtype)
         folder = resolve_checkpoint(model, allow_pickle)
         family = checkpoint_family(folder)
         if family != cls.family:
-            raise EngineError(f"{model} is an {family} checkpoint; this engine loads AudioLDM (v1) checkpoints")
+            raise EngineError(
+                f"{model} is an {family} checkpoint; this engine loads AudioLDM (v1) checkpoints"
+            )
         unet = _load_diffusers_component(folder, "unet", UNet, UNetConfig, allow_pickle)
         vae = _load_diffusers_component(folder, "vae", AutoencoderKL, VAEConfig, allow_pickle)
         vocoder = _load_diffusers_component(folder, "vocoder", HifiGan, VocoderConfig, allow_pickle)
         schedule = ScheduleConfig.from_dict(read_json(folder / "scheduler" / "scheduler_config.json"))
         text_encoder = ClapTextEncoder.load(folder, allow_pickle)
         if vocoder.config.model_in_dim % vae.config.downsample_factor:
-            raise EngineError(f"{folder}: the vocoder's {vocoder.config.model_in_dim} mel bins are not divisible by "
-                              f"the VAE's downsampling factor {vae.config.downsample_factor}")
+            raise EngineError(
+                f"{folder}: the vocoder's {vocoder.config.model_in_dim} mel bins are not divisible by "
+                f"the VAE's downsampling factor {vae.config.downsample_factor}"
+            )
         for module in (unet, vae, vocoder):
             module.to(device=torch_device, dtype=torch_dtype)
         text_encoder.to(torch_device, torch_dtype)
@@ -90,10 +116,12 @@ class AudioLDM:
         return self.unet.config.sample_size * self.vae_factor * self.seconds_per_mel_frame
 
     def frames_for(self, duration_s: float) -> tuple[int, int]:
-        """(mel_frames, samples) for a duration: frames rounded up to the VAE factor, samples trimmed after."""
+        """(mel_frames, samples) for a duration: frames rounded up to the VAE factor; trim to samples."""
         min_duration = self.seconds_per_mel_frame * self.vae_factor
         if duration_s < min_duration:
-            raise EngineError(f"duration must be at least {min_duration:g} s for this model, got {duration_s:g}")
+            raise EngineError(
+                f"duration must be at least {min_duration:g} s for this model, got {duration_s:g}"
+            )
         mel_frames = int(duration_s / self.seconds_per_mel_frame)
         mel_frames = math.ceil(mel_frames / self.vae_factor) * self.vae_factor
         return mel_frames, int(duration_s * self.sample_rate)
@@ -126,8 +154,12 @@ class AudioLDM:
         mean, _ = self.vae.encode(mel.unsqueeze(1).to(self.device, self.dtype))
         return mean * self.vae.config.scaling_factor
 
-    def generate(self, request: GenerationRequest, progress: Progress | None = None,
-                 cancel: threading.Event | None = None) -> list[GeneratedAudio]:
+    def generate(
+        self,
+        request: GenerationRequest,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[GeneratedAudio]:
         """Run one request: `request.variations` clips of the same prompt, from one seed."""
         problems = request.problems()
         if problems:
@@ -135,13 +167,16 @@ class AudioLDM:
         with self._lock, torch.inference_mode():
             return self._generate(request, progress, cancel)
 
-    def _generate(self, request: GenerationRequest, progress: Progress | None,
-                  cancel: threading.Event | None) -> list[GeneratedAudio]:
+    def _generate(
+        self, request: GenerationRequest, progress: Progress | None, cancel: threading.Event | None
+    ) -> list[GeneratedAudio]:
         seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
         duration_s = request.duration_s if request.duration_s is not None else self.native_duration_s
         mel_frames, samples = self.frames_for(duration_s)
         batch = request.variations
-        use_guidance = request.guidance_scale > 1.0  # at 1 guidance is a no-op; below 1 the reference skips it
+        use_guidance = (
+            request.guidance_scale > 1.0
+        )  # at 1 guidance is a no-op; below 1 the reference skips it
 
         texts = [request.negative_prompt, request.prompt] if use_guidance else [request.prompt]
         embeddings = self.encode_text(texts)  # (1 or 2, D)
@@ -153,18 +188,40 @@ class AudioLDM:
 
         model = guided(unet, cond, uncond, request.guidance_scale)
         generator = torch.Generator("cpu").manual_seed(seed)
-        shape = (batch, self.unet.config.in_channels, mel_frames // self.vae_factor,
-                 self.vocoder.config.model_in_dim // self.vae_factor)
+        shape = (
+            batch,
+            self.unet.config.in_channels,
+            mel_frames // self.vae_factor,
+            self.vocoder.config.model_in_dim // self.vae_factor,
+        )
         # Drawn on the CPU in the model dtype, as diffusers' randn_tensor does: same seed, same sound.
         latent = torch.randn(shape, generator=generator, dtype=self.dtype).to(self.device)
         if request.sampler == "ddim":
-            latent = sample_ddim(model, latent, self.schedule, self.alphas_cumprod, request.steps, request.eta,
-                                 generator, progress, cancel)
+            latent = sample_ddim(
+                model,
+                latent,
+                self.schedule,
+                self.alphas_cumprod,
+                request.steps,
+                request.eta,
+                generator,
+                progress,
+                cancel,
+            )
         else:
-            latent = sample_dpmpp_2m(model, latent, self.schedule, self.alphas_cumprod, request.steps,
-                                     progress, cancel)
+            latent = sample_dpmpp_2m(
+                model, latent, self.schedule, self.alphas_cumprod, request.steps, progress, cancel
+            )
         waveforms = self.decode_latent(latent)[:, :samples].numpy()  # (batch, samples)
 
-        ran = GenerationRequest(**{**request.__dict__, "seed": seed, "duration_s": duration_s})
-        return [GeneratedAudio(audio=waveforms[i].copy(), sample_rate=self.sample_rate, request=ran,
-                               variation=i + 1, model_id=self.model_id) for i in range(batch)]
+        ran = replace(request, seed=seed, duration_s=duration_s)
+        return [
+            GeneratedAudio(
+                audio=waveforms[i].copy(),
+                sample_rate=self.sample_rate,
+                request=ran,
+                variation=i + 1,
+                model_id=self.model_id,
+            )
+            for i in range(batch)
+        ]

@@ -35,7 +35,9 @@ class GenerationRequest:
         if not isinstance(self.prompt, str) or not self.prompt.strip():
             found.append("the prompt is empty")
         if self.duration_s is not None and not (0 < self.duration_s <= MAX_DURATION_S):
-            found.append(f"duration must be above 0 and at most {MAX_DURATION_S:g} s, got {self.duration_s:g}")
+            found.append(
+                f"duration must be above 0 and at most {MAX_DURATION_S:g} s, got {self.duration_s:g}"
+            )
         if not 1 <= self.steps <= MAX_STEPS:
             found.append(f"steps must be between 1 and {MAX_STEPS}, got {self.steps}")
         if not self.guidance_scale >= 0:

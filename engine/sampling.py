@@ -24,8 +24,9 @@ Model = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Callback = Callable[[int, int], None]
 
 
-def guided(model: Callable[..., torch.Tensor], cond: torch.Tensor, uncond: torch.Tensor | None,
-           guidance_scale: float) -> Model:
+def guided(
+    model: Callable[..., torch.Tensor], cond: torch.Tensor, uncond: torch.Tensor | None, guidance_scale: float
+) -> Model:
     """Classifier-free guidance: one batched call on [uncond; cond], then uncond + g * (cond - uncond).
 
     `cond`/`uncond` are the conditioning tensors (B, ...) passed to `model(latent, t, condition)`.
@@ -42,8 +43,9 @@ def guided(model: Callable[..., torch.Tensor], cond: torch.Tensor, uncond: torch
     return denoise
 
 
-def predict_x0_eps(output: torch.Tensor, latent: torch.Tensor, alpha: torch.Tensor, sigma: torch.Tensor,
-                   prediction_type: str) -> tuple[torch.Tensor, torch.Tensor]:
+def predict_x0_eps(
+    output: torch.Tensor, latent: torch.Tensor, alpha: torch.Tensor, sigma: torch.Tensor, prediction_type: str
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Turn the model's output at x_t = alpha * x0 + sigma * eps into (x0, eps) estimates."""
     if prediction_type == "epsilon":
         return (latent - sigma * output) / alpha, output
@@ -59,9 +61,17 @@ def _step_done(step: int, total: int, callback: Callback | None, cancel: threadi
         raise GenerationCancelled("generation cancelled")
 
 
-def sample_ddim(model: Model, latent: torch.Tensor, config: ScheduleConfig, alphas_cumprod: torch.Tensor,
-                steps: int, eta: float = 0.0, generator: torch.Generator | None = None,
-                callback: Callback | None = None, cancel: threading.Event | None = None) -> torch.Tensor:
+def sample_ddim(
+    model: Model,
+    latent: torch.Tensor,
+    config: ScheduleConfig,
+    alphas_cumprod: torch.Tensor,
+    steps: int,
+    eta: float = 0.0,
+    generator: torch.Generator | None = None,
+    callback: Callback | None = None,
+    cancel: threading.Event | None = None,
+) -> torch.Tensor:
     """DDIM (Song et al. 2020), eta = 0 deterministic, eta = 1 DDPM-like; as diffusers' DDIMScheduler."""
     timesteps = ddim_timesteps(config, steps)
     final_alpha_bar = torch.tensor(1.0) if config.set_alpha_to_one else alphas_cumprod[0]
@@ -71,7 +81,9 @@ def sample_ddim(model: Model, latent: torch.Tensor, config: ScheduleConfig, alph
         alpha_bar = alphas_cumprod[t]
         alpha_bar_prev = alphas_cumprod[t_prev] if t_prev >= 0 else final_alpha_bar
         output = model(latent, torch.tensor(t))
-        x0, eps = predict_x0_eps(output, latent, alpha_bar**0.5, (1 - alpha_bar) ** 0.5, config.prediction_type)
+        x0, eps = predict_x0_eps(
+            output, latent, alpha_bar**0.5, (1 - alpha_bar) ** 0.5, config.prediction_type
+        )
         if config.clip_sample:
             x0 = x0.clamp(-config.clip_sample_range, config.clip_sample_range)
         variance = (1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev)
@@ -84,9 +96,15 @@ def sample_ddim(model: Model, latent: torch.Tensor, config: ScheduleConfig, alph
     return latent
 
 
-def sample_dpmpp_2m(model: Model, latent: torch.Tensor, config: ScheduleConfig, alphas_cumprod: torch.Tensor,
-                    steps: int, callback: Callback | None = None, cancel: threading.Event | None = None
-                    ) -> torch.Tensor:
+def sample_dpmpp_2m(
+    model: Model,
+    latent: torch.Tensor,
+    config: ScheduleConfig,
+    alphas_cumprod: torch.Tensor,
+    steps: int,
+    callback: Callback | None = None,
+    cancel: threading.Event | None = None,
+) -> torch.Tensor:
     """DPM-Solver++(2M) (Lu et al. 2022), data prediction, midpoint form; first order on the last step.
 
     Matches diffusers' DPMSolverMultistepScheduler defaults (order 2, final sigma 0). Works in the

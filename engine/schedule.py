@@ -32,19 +32,27 @@ class ScheduleConfig:
 
     @classmethod
     def from_dict(cls, raw: dict, source: str = "scheduler/scheduler_config.json") -> ScheduleConfig:
-        return config_from_dict(cls, raw, source, must_equal={
-            "beta_schedule": ("linear", "scaled_linear", "squaredcos_cap_v2"),
-            "prediction_type": ("epsilon", "v_prediction", "sample"),
-            "timestep_spacing": (None, "leading", "trailing", "linspace"),
-            "thresholding": (False,),
-            "rescale_betas_zero_snr": (False,),
-        })
+        return config_from_dict(
+            cls,
+            raw,
+            source,
+            must_equal={
+                "beta_schedule": ("linear", "scaled_linear", "squaredcos_cap_v2"),
+                "prediction_type": ("epsilon", "v_prediction", "sample"),
+                "timestep_spacing": (None, "leading", "trailing", "linspace"),
+                "thresholding": (False,),
+                "rescale_betas_zero_snr": (False,),
+            },
+        )
 
 
 def _cosine_betas(steps: int, max_beta: float = 0.999) -> np.ndarray:
     def alpha_bar(t: float) -> float:
         return math.cos((t + 0.008) / 1.008 * math.pi / 2) ** 2
-    return np.array([min(1 - alpha_bar((i + 1) / steps) / alpha_bar(i / steps), max_beta) for i in range(steps)])
+
+    return np.array(
+        [min(1 - alpha_bar((i + 1) / steps) / alpha_bar(i / steps), max_beta) for i in range(steps)]
+    )
 
 
 def alphas_cumprod(config: ScheduleConfig) -> torch.Tensor:

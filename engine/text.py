@@ -40,15 +40,22 @@ class ClapTextEncoder:
             raise EngineError(f"cannot load the tokenizer in {folder / 'tokenizer'}: {error}") from None
         try:
             model, info = ClapTextModelWithProjection.from_pretrained(
-                folder / "text_encoder", use_safetensors=None if allow_pickle else True, output_loading_info=True)
+                folder / "text_encoder",
+                use_safetensors=None if allow_pickle else True,
+                output_loading_info=True,
+            )
         except Exception as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise EngineError(f"cannot load the text encoder in {folder / 'text_encoder'}: {first_line}") from None
+            raise EngineError(
+                f"cannot load the text encoder in {folder / 'text_encoder'}: {first_line}"
+            ) from None
         for kind in ("missing_keys", "unexpected_keys", "mismatched_keys"):
             if info.get(kind):
                 keys = sorted(str(key) for key in info[kind])
-                raise EngineError(f"{folder / 'text_encoder'}: {kind.replace('_', ' ')}: {keys[0]}"
-                                  + (f" (and {len(keys) - 1} more)" if len(keys) > 1 else ""))
+                raise EngineError(
+                    f"{folder / 'text_encoder'}: {kind.replace('_', ' ')}: {keys[0]}"
+                    + (f" (and {len(keys) - 1} more)" if len(keys) > 1 else "")
+                )
         return cls(model.eval().requires_grad_(False), tokenizer)
 
     def to(self, device: torch.device, dtype: torch.dtype) -> ClapTextEncoder:
@@ -60,12 +67,14 @@ class ClapTextEncoder:
 
         Padding to the longest prompt (not to 512) gives the same embeddings: padding is masked out.
         """
-        tokens = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_tokens,
-                                return_tensors="pt")
+        tokens = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt"
+        )
         untruncated = self.tokenizer(texts, padding=False, truncation=False)["input_ids"]
         if any(len(ids) > self.max_tokens for ids in untruncated):
             log.warning("prompt truncated to %d tokens, the text encoder's limit", self.max_tokens)
         device = next(self.model.parameters()).device
-        output = self.model(input_ids=tokens["input_ids"].to(device),
-                            attention_mask=tokens["attention_mask"].to(device))
+        output = self.model(
+            input_ids=tokens["input_ids"].to(device), attention_mask=tokens["attention_mask"].to(device)
+        )
         return F.normalize(output.text_embeds, dim=-1)

@@ -24,8 +24,9 @@ class ProgressBar:
     def __call__(self, step: int, total: int) -> None:
         filled = self.width * step // total
         elapsed = time.monotonic() - self.started
-        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {step}/{total} "
-                         f"{elapsed:5.1f}s")
+        sys.stderr.write(
+            f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {step}/{total} {elapsed:5.1f}s"
+        )
         if step == total:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -33,22 +34,34 @@ class ProgressBar:
 
 def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cuda, cuda:N or cpu")
-    parser.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"],
-                        help="float32 is exact; float16/bfloat16 are for GPUs")
-    parser.add_argument("--allow-pickle", action="store_true",
-                        help="also load .bin pickle weights (read with torch.load(weights_only=True))")
+    parser.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "float16", "bfloat16"],
+        help="float32 is exact; float16/bfloat16 are for GPUs",
+    )
+    parser.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="also load .bin pickle weights (read with torch.load(weights_only=True))",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="soundloom", description="Text-to-audio latent diffusion for sound design.")
+    parser = argparse.ArgumentParser(
+        prog="soundloom", description="Text-to-audio latent diffusion for sound design."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser("generate", help="generate sounds from a text prompt")
     generate.add_argument("prompt")
-    generate.add_argument("--model", required=True, help="checkpoint folder or hub id, e.g. cvssp/audioldm-s-full-v2")
+    generate.add_argument(
+        "--model", required=True, help="checkpoint folder or hub id, e.g. cvssp/audioldm-s-full-v2"
+    )
     generate.add_argument("--negative", default="", help="what the sound should not be")
-    generate.add_argument("--duration", type=float, default=None,
-                          help="seconds (default: the model's native length)")
+    generate.add_argument(
+        "--duration", type=float, default=None, help="seconds (default: the model's native length)"
+    )
     generate.add_argument("--steps", type=int, default=25)
     generate.add_argument("--guidance", type=float, default=2.5, help="classifier-free guidance scale")
     generate.add_argument("--seed", type=int, default=None, help="default: a random seed, printed")
@@ -69,8 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_generate(args: argparse.Namespace) -> int:
     request = GenerationRequest(
-        prompt=args.prompt, negative_prompt=args.negative, duration_s=args.duration, steps=args.steps,
-        guidance_scale=args.guidance, seed=args.seed, sampler=args.sampler, variations=args.variations, eta=args.eta)
+        prompt=args.prompt,
+        negative_prompt=args.negative,
+        duration_s=args.duration,
+        steps=args.steps,
+        guidance_scale=args.guidance,
+        seed=args.seed,
+        sampler=args.sampler,
+        variations=args.variations,
+        eta=args.eta,
+    )
     problems = request.problems()
     if problems:
         raise EngineError("; ".join(problems))
@@ -86,8 +107,9 @@ def run_generate(args: argparse.Namespace) -> int:
     for result, path in zip(results, paths, strict=True):
         write_wav(path, result.audio, result.sample_rate, args.overwrite)
         print(path)
-    sys.stderr.write(f"seed {seed}, {results[0].duration_s:.3f} s at {results[0].sample_rate} Hz, "
-                     f"{len(results)} file(s)\n")
+    sys.stderr.write(
+        f"seed {seed}, {results[0].duration_s:.3f} s at {results[0].sample_rate} Hz, {len(results)} file(s)\n"
+    )
     return 0
 
 
@@ -99,7 +121,9 @@ def run_models_inspect(args: argparse.Namespace) -> int:
     print(f"family       {summary.family} ({summary.pipeline})")
     print(f"sample rate  {summary.sample_rate} Hz")
     for component in summary.components:
-        count = f"{component.parameters / 1e6:10.2f}M params" if component.parameters else "      (no weights)"
+        count = (
+            f"{component.parameters / 1e6:10.2f}M params" if component.parameters else "      (no weights)"
+        )
         print(f"  {component.name:<14} {component.class_name:<30} {count}")
     total = sum(component.parameters for component in summary.components)
     print(f"  {'total':<14} {'':<30} {total / 1e6:10.2f}M params")

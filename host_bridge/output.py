@@ -1,4 +1,4 @@
-"""Where generated audio goes on disk: output names, and WAV files written atomically, never over user audio."""
+"""Where generated audio goes on disk: names, and WAV files written atomically, never over user audio."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # for reference_checkpoint
 
-from reference_checkpoint import build_checkpoint, load_reference_pipeline  # noqa: E402
+from reference_checkpoint import build_checkpoint, load_reference_pipeline
 
 REFERENCE_CONFIGS = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "published-configs"
 

@@ -28,7 +28,9 @@ class Attention(nn.Module):
         context = x if context is None else context
         batch, tokens, _ = x.shape
         q, k, v = self.to_q(x), self.to_k(context), self.to_v(context)  # (B, N|M, heads * head_dim)
-        q, k, v = (t.view(batch, -1, self.heads, t.shape[-1] // self.heads).transpose(1, 2) for t in (q, k, v))
+        q, k, v = (
+            t.view(batch, -1, self.heads, t.shape[-1] // self.heads).transpose(1, 2) for t in (q, k, v)
+        )
         out = F.scaled_dot_product_attention(q, k, v)  # (B, heads, N, head_dim)
         out = out.transpose(1, 2).reshape(batch, tokens, -1)
         return self.to_out[0](out)
@@ -75,7 +77,7 @@ class TransformerBlock(nn.Module):
 
 
 class SpatialTransformer(nn.Module):
-    """diffusers' Transformer2DModel for feature maps: norm, 1x1 in, transformer blocks over H*W tokens, 1x1 out."""
+    """diffusers' Transformer2DModel: norm, 1x1 in, transformer blocks over H*W tokens, 1x1 out, residual."""
 
     def __init__(self, channels: int, heads: int, context_dim: int, groups: int, layers: int = 1):
         super().__init__()

@@ -14,8 +14,15 @@ from torch import nn
 class ResnetBlock2D(nn.Module):
     """GroupNorm-SiLU-Conv twice, with an optional per-channel time embedding added in between."""
 
-    def __init__(self, in_channels: int, out_channels: int, temb_channels: int | None, groups: int, eps: float,
-                 output_scale_factor: float = 1.0):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        temb_channels: int | None,
+        groups: int,
+        eps: float,
+        output_scale_factor: float = 1.0,
+    ):
         super().__init__()
         self.norm1 = nn.GroupNorm(groups, in_channels, eps=eps)
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)

@@ -15,8 +15,9 @@ from ..errors import EngineError
 ConfigT = TypeVar("ConfigT")
 
 
-def config_from_dict(cls: type[ConfigT], raw: dict[str, Any], source: str,
-                     must_equal: dict[str, tuple[Any, ...]] | None = None) -> ConfigT:
+def config_from_dict(
+    cls: type[ConfigT], raw: dict[str, Any], source: str, must_equal: dict[str, tuple[Any, ...]] | None = None
+) -> ConfigT:
     """Build `cls` from a parsed config.json; `must_equal` maps a key to the values we support."""
     for key, allowed in (must_equal or {}).items():
         if key in raw and raw[key] not in allowed:

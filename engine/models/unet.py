@@ -47,38 +47,47 @@ class UNetConfig:
 
     @classmethod
     def from_dict(cls, raw: dict, source: str = "unet/config.json") -> UNetConfig:
-        return config_from_dict(cls, raw, source, must_equal={
-            "act_fn": ("silu",),
-            "center_input_sample": (False,),
-            "class_embed_type": (None, "simple_projection"),
-            "dual_cross_attention": (False,),
-            "only_cross_attention": (False,),
-            "use_linear_projection": (False,),
-            "resnet_time_scale_shift": ("default",),
-            "time_embedding_type": ("positional",),
-            "mid_block_type": ("UNetMidBlock2DCrossAttn",),
-            "addition_embed_type": (None,),
-            "encoder_hid_dim": (None,),
-            "time_cond_proj_dim": (None,),
-            "time_embedding_act_fn": (None,),
-            "timestep_post_act": (None,),
-            "num_class_embeds": (None,),
-            "resnet_skip_time_act": (False,),
-            "resnet_out_scale_factor": (1.0, 1),
-            "cross_attention_norm": (None,),
-            "attention_type": ("default",),
-            "reverse_transformer_layers_per_block": (None,),
-        })
+        return config_from_dict(
+            cls,
+            raw,
+            source,
+            must_equal={
+                "act_fn": ("silu",),
+                "center_input_sample": (False,),
+                "class_embed_type": (None, "simple_projection"),
+                "dual_cross_attention": (False,),
+                "only_cross_attention": (False,),
+                "use_linear_projection": (False,),
+                "resnet_time_scale_shift": ("default",),
+                "time_embedding_type": ("positional",),
+                "mid_block_type": ("UNetMidBlock2DCrossAttn",),
+                "addition_embed_type": (None,),
+                "encoder_hid_dim": (None,),
+                "time_cond_proj_dim": (None,),
+                "time_embedding_act_fn": (None,),
+                "timestep_post_act": (None,),
+                "num_class_embeds": (None,),
+                "resnet_skip_time_act": (False,),
+                "resnet_out_scale_factor": (1.0, 1),
+                "cross_attention_norm": (None,),
+                "attention_type": ("default",),
+                "reverse_transformer_layers_per_block": (None,),
+            },
+        )
 
 
-def timestep_embedding(timesteps: torch.Tensor, dim: int, flip_sin_to_cos: bool, freq_shift: float) -> torch.Tensor:
+def timestep_embedding(
+    timesteps: torch.Tensor, dim: int, flip_sin_to_cos: bool, freq_shift: float
+) -> torch.Tensor:
     """Sinusoidal embedding of (B,) timesteps -> (B, dim), float32 (DDPM's positional embedding)."""
     half = dim // 2
     exponent = -math.log(10000) * torch.arange(half, dtype=torch.float32, device=timesteps.device)
     frequencies = torch.exp(exponent / (half - freq_shift))
     angles = timesteps[:, None].float() * frequencies[None, :]
-    emb = torch.cat([torch.cos(angles), torch.sin(angles)] if flip_sin_to_cos else [torch.sin(angles),
-                    torch.cos(angles)], dim=-1)
+    emb = torch.cat(
+        [torch.cos(angles), torch.sin(angles)] if flip_sin_to_cos else [torch.sin(angles), torch.cos(angles)],
+        dim=-1,
+    )
     return F.pad(emb, (0, 1)) if dim % 2 else emb
 
 
@@ -95,21 +104,46 @@ class TimestepEmbedding(nn.Module):
 class DownBlock(nn.Module):
     """Resnets (each followed by a transformer when `heads` is set), then an optional stride-2 downsample."""
 
-    def __init__(self, in_channels: int, out_channels: int, temb_channels: int, layers: int, groups: int,
-                 eps: float, add_downsample: bool, downsample_padding: int, heads: int | None = None,
-                 context_dim: int | None = None, transformer_layers: int = 1):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        temb_channels: int,
+        layers: int,
+        groups: int,
+        eps: float,
+        add_downsample: bool,
+        downsample_padding: int,
+        heads: int | None = None,
+        context_dim: int | None = None,
+        transformer_layers: int = 1,
+    ):
         super().__init__()
         self.resnets = nn.ModuleList(
-            [ResnetBlock2D(in_channels if i == 0 else out_channels, out_channels, temb_channels, groups, eps)
-             for i in range(layers)]
+            [
+                ResnetBlock2D(
+                    in_channels if i == 0 else out_channels, out_channels, temb_channels, groups, eps
+                )
+                for i in range(layers)
+            ]
         )
-        self.attentions = nn.ModuleList(
-            [SpatialTransformer(out_channels, heads, context_dim, groups, transformer_layers) for _ in range(layers)]
-        ) if heads is not None else None
-        self.downsamplers = nn.ModuleList([Downsample2D(out_channels, downsample_padding)]) if add_downsample else None
+        self.attentions = (
+            nn.ModuleList(
+                [
+                    SpatialTransformer(out_channels, heads, context_dim, groups, transformer_layers)
+                    for _ in range(layers)
+                ]
+            )
+            if heads is not None
+            else None
+        )
+        self.downsamplers = (
+            nn.ModuleList([Downsample2D(out_channels, downsample_padding)]) if add_downsample else None
+        )
 
-    def forward(self, x: torch.Tensor, temb: torch.Tensor, context: torch.Tensor | None
-                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(
+        self, x: torch.Tensor, temb: torch.Tensor, context: torch.Tensor | None
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         skips = []
         for i, resnet in enumerate(self.resnets):
             x = resnet(x, temb)
@@ -123,24 +157,50 @@ class DownBlock(nn.Module):
 
 
 class UpBlock(nn.Module):
-    """Resnets over [x, skip] concatenations (each followed by a transformer when `heads` is set), then upsample."""
+    """Resnets over [x, skip] concatenations (each with a transformer when `heads` is set), then upsample."""
 
-    def __init__(self, in_channels: int, prev_channels: int, out_channels: int, temb_channels: int, layers: int,
-                 groups: int, eps: float, add_upsample: bool, heads: int | None = None,
-                 context_dim: int | None = None, transformer_layers: int = 1):
+    def __init__(
+        self,
+        in_channels: int,
+        prev_channels: int,
+        out_channels: int,
+        temb_channels: int,
+        layers: int,
+        groups: int,
+        eps: float,
+        add_upsample: bool,
+        heads: int | None = None,
+        context_dim: int | None = None,
+        transformer_layers: int = 1,
+    ):
         super().__init__()
         self.resnets = nn.ModuleList()
         for i in range(layers):
             skip_channels = in_channels if i == layers - 1 else out_channels
             resnet_in = prev_channels if i == 0 else out_channels
-            self.resnets.append(ResnetBlock2D(resnet_in + skip_channels, out_channels, temb_channels, groups, eps))
-        self.attentions = nn.ModuleList(
-            [SpatialTransformer(out_channels, heads, context_dim, groups, transformer_layers) for _ in range(layers)]
-        ) if heads is not None else None
+            self.resnets.append(
+                ResnetBlock2D(resnet_in + skip_channels, out_channels, temb_channels, groups, eps)
+            )
+        self.attentions = (
+            nn.ModuleList(
+                [
+                    SpatialTransformer(out_channels, heads, context_dim, groups, transformer_layers)
+                    for _ in range(layers)
+                ]
+            )
+            if heads is not None
+            else None
+        )
         self.upsamplers = nn.ModuleList([Upsample2D(out_channels)]) if add_upsample else None
 
-    def forward(self, x: torch.Tensor, skips: list[torch.Tensor], temb: torch.Tensor, context: torch.Tensor | None,
-                upsample_size: tuple[int, int] | None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        skips: list[torch.Tensor],
+        temb: torch.Tensor,
+        context: torch.Tensor | None,
+        upsample_size: tuple[int, int] | None,
+    ) -> torch.Tensor:
         for i, resnet in enumerate(self.resnets):
             x = resnet(torch.cat([x, skips.pop()], dim=1), temb)
             if self.attentions is not None:
@@ -151,13 +211,27 @@ class UpBlock(nn.Module):
 
 
 class MidBlock(nn.Module):
-    def __init__(self, channels: int, temb_channels: int, groups: int, eps: float, heads: int, context_dim: int,
-                 transformer_layers: int, output_scale_factor: float):
+    def __init__(
+        self,
+        channels: int,
+        temb_channels: int,
+        groups: int,
+        eps: float,
+        heads: int,
+        context_dim: int,
+        transformer_layers: int,
+        output_scale_factor: float,
+    ):
         super().__init__()
         self.resnets = nn.ModuleList(
-            [ResnetBlock2D(channels, channels, temb_channels, groups, eps, output_scale_factor) for _ in range(2)]
+            [
+                ResnetBlock2D(channels, channels, temb_channels, groups, eps, output_scale_factor)
+                for _ in range(2)
+            ]
         )
-        self.attentions = nn.ModuleList([SpatialTransformer(channels, heads, context_dim, groups, transformer_layers)])
+        self.attentions = nn.ModuleList(
+            [SpatialTransformer(channels, heads, context_dim, groups, transformer_layers)]
+        )
 
     def forward(self, x: torch.Tensor, temb: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
         x = self.resnets[0](x, temb)
@@ -172,7 +246,9 @@ class UNet(nn.Module):
         channels = list(c.block_out_channels)
         n = len(channels)
         if not (len(c.down_block_types) == len(c.up_block_types) == n):
-            raise ValueError("down_block_types, up_block_types and block_out_channels must have equal lengths")
+            raise ValueError(
+                "down_block_types, up_block_types and block_out_channels must have equal lengths"
+            )
         layers = per_block(c.layers_per_block, n, "layers_per_block")
         context_dims = per_block(c.cross_attention_dim, n, "cross_attention_dim")
         # diffusers' configs call the head count `attention_head_dim` when num_attention_heads is unset.
@@ -180,7 +256,9 @@ class UNet(nn.Module):
         transformer_layers = per_block(c.transformer_layers_per_block, n, "transformer_layers_per_block")
 
         time_dim = channels[0] * 4
-        self.conv_in = nn.Conv2d(c.in_channels, channels[0], c.conv_in_kernel, padding=(c.conv_in_kernel - 1) // 2)
+        self.conv_in = nn.Conv2d(
+            c.in_channels, channels[0], c.conv_in_kernel, padding=(c.conv_in_kernel - 1) // 2
+        )
         self.time_embedding = TimestepEmbedding(channels[0], time_dim)
         self.class_embedding = None
         if c.class_embed_type == "simple_projection":
@@ -192,14 +270,32 @@ class UNet(nn.Module):
             if block_type not in ("DownBlock2D", "CrossAttnDownBlock2D"):
                 raise ValueError(f"down block type {block_type!r} is not supported")
             attends = block_type == "CrossAttnDownBlock2D"
-            self.down_blocks.append(DownBlock(
-                channels[max(i - 1, 0)], channels[i], temb_channels, layers[i], c.norm_num_groups, c.norm_eps,
-                add_downsample=i < n - 1, downsample_padding=c.downsample_padding,
-                heads=heads[i] if attends else None, context_dim=context_dims[i],
-                transformer_layers=transformer_layers[i]))
+            self.down_blocks.append(
+                DownBlock(
+                    channels[max(i - 1, 0)],
+                    channels[i],
+                    temb_channels,
+                    layers[i],
+                    c.norm_num_groups,
+                    c.norm_eps,
+                    add_downsample=i < n - 1,
+                    downsample_padding=c.downsample_padding,
+                    heads=heads[i] if attends else None,
+                    context_dim=context_dims[i],
+                    transformer_layers=transformer_layers[i],
+                )
+            )
 
-        self.mid_block = MidBlock(channels[-1], temb_channels, c.norm_num_groups, c.norm_eps, heads[-1],
-                                  context_dims[-1], transformer_layers[-1], c.mid_block_scale_factor)
+        self.mid_block = MidBlock(
+            channels[-1],
+            temb_channels,
+            c.norm_num_groups,
+            c.norm_eps,
+            heads[-1],
+            context_dims[-1],
+            transformer_layers[-1],
+            c.mid_block_scale_factor,
+        )
 
         self.up_blocks = nn.ModuleList()
         reversed_channels = channels[::-1]
@@ -208,17 +304,34 @@ class UNet(nn.Module):
                 raise ValueError(f"up block type {block_type!r} is not supported")
             attends = block_type == "CrossAttnUpBlock2D"
             j = n - 1 - i  # the matching down block
-            self.up_blocks.append(UpBlock(
-                reversed_channels[min(i + 1, n - 1)], reversed_channels[max(i - 1, 0)], reversed_channels[i],
-                temb_channels, layers[j] + 1, c.norm_num_groups, c.norm_eps, add_upsample=i < n - 1,
-                heads=heads[j] if attends else None, context_dim=context_dims[j],
-                transformer_layers=transformer_layers[j]))
+            self.up_blocks.append(
+                UpBlock(
+                    reversed_channels[min(i + 1, n - 1)],
+                    reversed_channels[max(i - 1, 0)],
+                    reversed_channels[i],
+                    temb_channels,
+                    layers[j] + 1,
+                    c.norm_num_groups,
+                    c.norm_eps,
+                    add_upsample=i < n - 1,
+                    heads=heads[j] if attends else None,
+                    context_dim=context_dims[j],
+                    transformer_layers=transformer_layers[j],
+                )
+            )
 
         self.conv_norm_out = nn.GroupNorm(c.norm_num_groups, channels[0], eps=c.norm_eps)
-        self.conv_out = nn.Conv2d(channels[0], c.out_channels, c.conv_out_kernel, padding=(c.conv_out_kernel - 1) // 2)
+        self.conv_out = nn.Conv2d(
+            channels[0], c.out_channels, c.conv_out_kernel, padding=(c.conv_out_kernel - 1) // 2
+        )
 
-    def forward(self, latent: torch.Tensor, timestep: torch.Tensor, class_condition: torch.Tensor | None = None,
-                context: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        latent: torch.Tensor,
+        timestep: torch.Tensor,
+        class_condition: torch.Tensor | None = None,
+        context: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """latent (B, C, T, F), timestep () or (B,), class_condition (B, D) -> model output (B, C, T, F)."""
         c = self.config
         timesteps = timestep.reshape(-1).to(latent.device).expand(latent.shape[0])
@@ -241,8 +354,8 @@ class UNet(nn.Module):
             skips.extend(block_skips)
         x = self.mid_block(x, emb, context)
         for i, block in enumerate(self.up_blocks):
-            block_skips = skips[-len(block.resnets):]
-            del skips[-len(block.resnets):]
+            block_skips = skips[-len(block.resnets) :]
+            del skips[-len(block.resnets) :]
             upsample_size = tuple(skips[-1].shape[2:]) if odd_size and i < len(self.up_blocks) - 1 else None
             x = block(x, block_skips, emb, context, upsample_size)
         return self.conv_out(F.silu(self.conv_norm_out(x)))

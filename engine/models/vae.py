@@ -38,15 +38,20 @@ class VAEConfig:
     @classmethod
     def from_dict(cls, raw: dict, source: str = "vae/config.json") -> VAEConfig:
         blocks = len(raw.get("block_out_channels", []))
-        return config_from_dict(cls, raw, source, must_equal={
-            "act_fn": ("silu",),
-            "down_block_types": (["DownEncoderBlock2D"] * blocks,),
-            "up_block_types": (["UpDecoderBlock2D"] * blocks,),
-            "use_quant_conv": (True,),
-            "use_post_quant_conv": (True,),
-            "mid_block_add_attention": (True,),
-            "shift_factor": (None,),
-        })
+        return config_from_dict(
+            cls,
+            raw,
+            source,
+            must_equal={
+                "act_fn": ("silu",),
+                "down_block_types": (["DownEncoderBlock2D"] * blocks,),
+                "up_block_types": (["UpDecoderBlock2D"] * blocks,),
+                "use_quant_conv": (True,),
+                "use_post_quant_conv": (True,),
+                "mid_block_add_attention": (True,),
+                "shift_factor": (None,),
+            },
+        )
 
 
 class VAEMidBlock(nn.Module):
@@ -63,8 +68,10 @@ class EncoderBlock(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, layers: int, groups: int, add_downsample: bool):
         super().__init__()
         self.resnets = nn.ModuleList(
-            [ResnetBlock2D(in_channels if i == 0 else out_channels, out_channels, None, groups, EPS)
-             for i in range(layers)]
+            [
+                ResnetBlock2D(in_channels if i == 0 else out_channels, out_channels, None, groups, EPS)
+                for i in range(layers)
+            ]
         )
         self.downsamplers = nn.ModuleList([Downsample2D(out_channels, padding=0)]) if add_downsample else None
 
@@ -78,8 +85,10 @@ class DecoderBlock(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, layers: int, groups: int, add_upsample: bool):
         super().__init__()
         self.resnets = nn.ModuleList(
-            [ResnetBlock2D(in_channels if i == 0 else out_channels, out_channels, None, groups, EPS)
-             for i in range(layers)]
+            [
+                ResnetBlock2D(in_channels if i == 0 else out_channels, out_channels, None, groups, EPS)
+                for i in range(layers)
+            ]
         )
         self.upsamplers = nn.ModuleList([Upsample2D(out_channels)]) if add_upsample else None
 
@@ -95,8 +104,16 @@ class Encoder(nn.Module):
         channels = c.block_out_channels
         self.conv_in = nn.Conv2d(c.in_channels, channels[0], 3, padding=1)
         self.down_blocks = nn.ModuleList(
-            [EncoderBlock(channels[max(i - 1, 0)], channels[i], c.layers_per_block, c.norm_num_groups,
-                          add_downsample=i < len(channels) - 1) for i in range(len(channels))]
+            [
+                EncoderBlock(
+                    channels[max(i - 1, 0)],
+                    channels[i],
+                    c.layers_per_block,
+                    c.norm_num_groups,
+                    add_downsample=i < len(channels) - 1,
+                )
+                for i in range(len(channels))
+            ]
         )
         self.mid_block = VAEMidBlock(channels[-1], c.norm_num_groups)
         self.conv_norm_out = nn.GroupNorm(c.norm_num_groups, channels[-1], eps=EPS)
@@ -117,8 +134,16 @@ class Decoder(nn.Module):
         self.conv_in = nn.Conv2d(c.latent_channels, channels[0], 3, padding=1)
         self.mid_block = VAEMidBlock(channels[0], c.norm_num_groups)
         self.up_blocks = nn.ModuleList(
-            [DecoderBlock(channels[max(i - 1, 0)], channels[i], c.layers_per_block + 1, c.norm_num_groups,
-                          add_upsample=i < len(channels) - 1) for i in range(len(channels))]
+            [
+                DecoderBlock(
+                    channels[max(i - 1, 0)],
+                    channels[i],
+                    c.layers_per_block + 1,
+                    c.norm_num_groups,
+                    add_upsample=i < len(channels) - 1,
+                )
+                for i in range(len(channels))
+            ]
         )
         self.conv_norm_out = nn.GroupNorm(c.norm_num_groups, channels[-1], eps=EPS)
         self.conv_out = nn.Conv2d(channels[-1], c.out_channels, 3, padding=1)
@@ -140,7 +165,7 @@ class AutoencoderKL(nn.Module):
         self.post_quant_conv = nn.Conv2d(config.latent_channels, config.latent_channels, 1)
 
     def encode(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, 1, mel_frames, mel_bins) -> posterior (mean, logvar), each (B, latent_channels, T, F), unscaled."""
+        """(B, 1, mel_frames, mel_bins) -> unscaled posterior (mean, logvar), each (B, C_latent, T, F)."""
         moments = self.quant_conv(self.encoder(mel))
         mean, logvar = moments.chunk(2, dim=1)
         return mean, logvar.clamp(-30.0, 20.0)

@@ -1,4 +1,4 @@
-"""HiFi-GAN vocoder in the SpeechT5HifiGan layout AudioLDM publishes: log-mel (B, frames, mel_bins) -> waveform."""
+"""HiFi-GAN vocoder, SpeechT5HifiGan layout as AudioLDM publishes it: log-mel (B, frames, mels) -> audio."""
 
 from __future__ import annotations
 
@@ -43,8 +43,10 @@ class ResidualBlock(nn.Module):
         super().__init__()
         self.slope = slope
         self.convs1 = nn.ModuleList(
-            [nn.Conv1d(channels, channels, kernel_size, dilation=d, padding=(kernel_size * d - d) // 2)
-             for d in dilations]
+            [
+                nn.Conv1d(channels, channels, kernel_size, dilation=d, padding=(kernel_size * d - d) // 2)
+                for d in dilations
+            ]
         )
         self.convs2 = nn.ModuleList(
             [nn.Conv1d(channels, channels, kernel_size, padding=(kernel_size - 1) // 2) for _ in dilations]
@@ -65,8 +67,9 @@ class HifiGan(nn.Module):
         self.resblocks = nn.ModuleList()
         for i, (rate, kernel) in enumerate(zip(c.upsample_rates, c.upsample_kernel_sizes, strict=True)):
             channels = c.upsample_initial_channel // 2 ** (i + 1)
-            self.upsampler.append(nn.ConvTranspose1d(channels * 2, channels, kernel, stride=rate,
-                                                     padding=(kernel - rate) // 2))
+            self.upsampler.append(
+                nn.ConvTranspose1d(channels * 2, channels, kernel, stride=rate, padding=(kernel - rate) // 2)
+            )
             for size, dilations in zip(c.resblock_kernel_sizes, c.resblock_dilation_sizes, strict=True):
                 self.resblocks.append(ResidualBlock(channels, size, dilations, c.leaky_relu_slope))
         self.conv_post = nn.Conv1d(channels, 1, 7, padding=3)
@@ -74,7 +77,7 @@ class HifiGan(nn.Module):
         self.register_buffer("scale", torch.ones(c.model_in_dim))
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        """(B, frames, mel_bins) -> (B, samples), samples >= frames * hop_length (kernel overhang adds a few)."""
+        """(B, frames, mel_bins) -> (B, samples); samples >= frames * hop_length (kernel overhang)."""
         if self.config.normalize_before:
             mel = (mel - self.mean) / self.scale
         x = self.conv_pre(mel.transpose(1, 2))  # (B, C, frames)

@@ -7,7 +7,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy.signal import get_window
-
 from soundloom.engine.audio import MelConfig, mel_filterbank, normalize_waveform, waveform_to_mel
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from soundloom.engine.checkpoints import load_module, load_tensors
 from soundloom.engine.models.unet import UNet, UNetConfig
 from soundloom.engine.models.vae import AutoencoderKL, VAEConfig
@@ -23,7 +22,9 @@ def load_ours(folder: Path, name: str, module_class, config_class, weights: str)
     return load_module(module_class(config), load_tensors([folder / name / weights]), name)
 
 
-@pytest.mark.parametrize("latent_frames", [8, 7])  # 7: not a multiple of the up factor, exercises output sizes
+@pytest.mark.parametrize(
+    "latent_frames", [8, 7]
+)  # 7: not a multiple of the up factor, exercises output sizes
 def test_unet_forward_equals_diffusers(tiny_checkpoint: Path, latent_frames: int) -> None:
     from diffusers import UNet2DConditionModel
 
@@ -95,6 +96,8 @@ def test_full_size_audioldm_s_unet_step_equals_diffusers(tmp_path: Path) -> None
     latent = torch.randn(2, 8, 256, 16)  # cond + uncond of one 10.24 s clip
     condition = torch.nn.functional.normalize(torch.randn(2, 512), dim=-1)
     with torch.no_grad():
-        expected = reference(latent, torch.tensor(801), encoder_hidden_states=None, class_labels=condition).sample
+        expected = reference(
+            latent, torch.tensor(801), encoder_hidden_states=None, class_labels=condition
+        ).sample
         got = ours(latent, torch.tensor(801), class_condition=condition)
     assert relative_error(got, expected) < 1e-4

@@ -1,0 +1,284 @@
+"""The `soundloom` console script, run as a user runs it: real processes, real WAV files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from safetensors.torch import load_file, save_file
+
+SOUNDLOOM = shutil.which("soundloom") or pytest.fail("the soundloom console script is not installed")
+
+
+def soundloom(*args: str | Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [SOUNDLOOM, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def files_in(folder: Path) -> set[str]:
+    return {str(path.relative_to(folder)) for path in folder.rglob("*")}
+
+
+def test_generate_writes_exactly_the_named_file(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    out = tmp_path / "door.wav"
+    run = soundloom(
+        "generate",
+        "metal door slam",
+        "--model",
+        tiny_checkpoint,
+        "--duration",
+        "1.5",
+        "--steps",
+        "4",
+        "--seed",
+        "42",
+        "--sampler",
+        "ddim",
+        "--out",
+        out,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == str(out)
+    assert files_in(tmp_path) == {"door.wav"}
+    info = sf.info(out)
+    assert (info.samplerate, info.channels, info.frames, info.subtype) == (16000, 1, 24000, "FLOAT")
+    assert "generating [" in run.stderr and "4/4" in run.stderr  # the progress bar
+    assert "seed 42" in run.stderr
+
+
+def test_generate_matches_the_engine_api_sample_for_sample(
+    tiny_checkpoint: Path, tmp_path: Path, engine_model
+) -> None:
+    from soundloom.engine import GenerationRequest
+
+    run = soundloom(
+        "generate",
+        "rain",
+        "--model",
+        tiny_checkpoint,
+        "--duration",
+        "0.5",
+        "--steps",
+        "3",
+        "--seed",
+        "9",
+        "--guidance",
+        "3",
+        "--negative",
+        "wind",
+        "--out",
+        tmp_path / "rain.wav",
+    )
+    assert run.returncode == 0, run.stderr
+    written, _ = sf.read(tmp_path / "rain.wav", dtype="float32")
+    expected = engine_model.generate(
+        GenerationRequest("rain", negative_prompt="wind", duration_s=0.5, steps=3, seed=9, guidance_scale=3.0)
+    )[0].audio
+    assert np.array_equal(written, expected)  # un-normalised raw model output, bit for bit
+
+
+def test_variations_into_a_folder_and_next_to_a_file(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    run = soundloom(
+        "generate",
+        "Glass break!",
+        "--model",
+        tiny_checkpoint,
+        "--duration",
+        "0.4",
+        "--steps",
+        "2",
+        "--seed",
+        "7",
+        "--variations",
+        "3",
+        "--out",
+        tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    names = [Path(line).name for line in run.stdout.split()]
+    assert names == ["glass_break_7_1.wav", "glass_break_7_2.wav", "glass_break_7_3.wav"]
+    takes = [sf.read(tmp_path / name)[0] for name in names]
+    assert not np.array_equal(takes[0], takes[1])
+
+    again = soundloom(
+        "generate",
+        "Glass break!",
+        "--model",
+        tiny_checkpoint,
+        "--duration",
+        "0.4",
+        "--steps",
+        "2",
+        "--seed",
+        "7",
+        "--variations",
+        "1",
+        "--out",
+        tmp_path,
+    )
+    assert Path(again.stdout.strip()).name == "glass_break_7_1-2.wav"  # a free name, never an overwrite
+
+    pair = soundloom(
+        "generate",
+        "wind",
+        "--model",
+        tiny_checkpoint,
+        "--duration",
+        "0.3",
+        "--steps",
+        "2",
+        "--variations",
+        "2",
+        "--out",
+        tmp_path / "take.wav",
+    )
+    assert [Path(line).name for line in pair.stdout.split()] == ["take_1.wav", "take_2.wav"]
+
+
+def test_existing_audio_is_never_overwritten(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    precious = tmp_path / "mine.wav"
+    sf.write(precious, np.full(100, 0.25, dtype=np.float32), 48000, subtype="FLOAT")
+    before = precious.read_bytes()
+    run = soundloom(
+        "generate", "wind", "--model", tiny_checkpoint, "--duration", "0.3", "--steps", "2", "--out", precious
+    )
+    assert run.returncode == 2
+    assert (
+        run.stderr.strip()
+        == f"soundloom: error: {precious} already exists; choose another --out or pass --overwrite"
+    )
+    assert precious.read_bytes() == before
+    replaced = soundloom(
+        "generate",
+        "wind",
+        "--model",
+        tiny_checkpoint,
+        "--duration",
+        "0.3",
+        "--steps",
+        "2",
+        "--out",
+        precious,
+        "--overwrite",
+    )
+    assert replaced.returncode == 0 and sf.info(precious).samplerate == 16000
+
+
+def broken_checkpoint(tiny_checkpoint: Path, tmp_path: Path, how: str) -> Path:
+    folder = Path(shutil.copytree(tiny_checkpoint, tmp_path / f"broken-{how}"))
+    weights = folder / "unet/diffusion_pytorch_model.safetensors"
+    tensors = load_file(weights)
+    if how == "missing-tensor":
+        tensors.pop("conv_out.bias")
+    else:
+        tensors["conv_out.bias"] = tensors["conv_out.bias"][:2]
+    save_file(tensors, weights)
+    return folder
+
+
+# Each case: options over the defaults (a value may be built from (tmp_path, checkpoint)), and the message.
+BAD_INPUTS = {
+    "missing path": ({"--model": lambda tmp, ckpt: tmp / "no-such-folder"}, "no checkpoint folder at"),
+    "not a checkpoint": (
+        {"--model": lambda tmp, ckpt: tmp / "empty"},
+        "is not a checkpoint folder: it has no model_index.json",
+    ),
+    "missing tensor": (
+        {"--model": lambda tmp, ckpt: broken_checkpoint(ckpt, tmp, "missing-tensor")},
+        "tensor 'conv_out.bias' is missing",
+    ),
+    "shape mismatch": (
+        {"--model": lambda tmp, ckpt: broken_checkpoint(ckpt, tmp, "shape")},
+        "tensor 'conv_out.bias' has shape (2,), its config implies (4,)",
+    ),
+    "duration zero": ({"--duration": "0"}, "duration must be above 0 and at most 60 s, got 0"),
+    "duration negative": ({"--duration": "-2"}, "duration must be above 0 and at most 60 s, got -2"),
+    "duration too long": ({"--duration": "600"}, "duration must be above 0 and at most 60 s, got 600"),
+    "steps zero": ({"--steps": "0"}, "steps must be between 1 and 1000, got 0"),
+    "guidance negative": ({"--guidance": "-1"}, "guidance must be 0 or more, got -1"),
+    "unknown sampler": ({"--sampler": "euler"}, "unknown sampler 'euler' (choose from ddim, dpm++)"),
+    "out folder missing": ({"--out": lambda tmp, ckpt: tmp / "no/such/dir/a.wav"}, "does not exist"),
+    "out not wav": ({"--out": lambda tmp, ckpt: tmp / "a.mp3"}, "give a .wav file or an existing folder"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_is_one_line_exit_2_and_nothing_written(
+    tiny_checkpoint: Path, tmp_path: Path, case: str
+) -> None:
+    overrides, message = BAD_INPUTS[case]
+    (tmp_path / "empty").mkdir()
+    options = {"--model": tiny_checkpoint, "--out": tmp_path / "out.wav", "--steps": "2"}
+    options.update(
+        {
+            flag: value(tmp_path, tiny_checkpoint) if callable(value) else value
+            for flag, value in overrides.items()
+        }
+    )
+    before = files_in(tmp_path)
+    run = soundloom("generate", "wind", *[item for pair in options.items() for item in pair])
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("soundloom: error: "), run.stderr
+    assert message in lines[0]
+    assert files_in(tmp_path) == before
+
+
+def test_models_inspect(tiny_checkpoint: Path) -> None:
+    run = soundloom("models", "inspect", tiny_checkpoint)
+    assert run.returncode == 0, run.stderr
+    assert "family       audioldm (AudioLDMPipeline)" in run.stdout
+    assert "sample rate  16000 Hz" in run.stdout
+    for component in ("unet", "vae", "vocoder", "text_encoder", "tokenizer", "scheduler"):
+        assert f"  {component} " in run.stdout
+    assert "UNet2DConditionModel" in run.stdout and "M params" in run.stdout
+
+
+def test_hub_id_from_the_cache_end_to_end(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).parents[1] / "engine"))
+    from test_checkpoints import put_in_hub_cache
+
+    put_in_hub_cache(tiny_checkpoint, tmp_path / "hub", "cvssp/audioldm-s-full-v2")
+    env = {"HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
+    run = soundloom(
+        "generate",
+        "wind",
+        "--model",
+        "cvssp/audioldm-s-full-v2",
+        "--duration",
+        "0.3",
+        "--steps",
+        "2",
+        "--out",
+        tmp_path / "hub.wav",
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr
+    assert sf.info(tmp_path / "hub.wav").frames == 4800
+    missing = soundloom("models", "inspect", "cvssp/audioldm-m-full", env=env)
+    assert missing.returncode == 2
+    assert (
+        "could not download 'cvssp/audioldm-m-full'" in missing.stderr
+        and "--model /path/to/folder" in missing.stderr
+    )
+
+
+def test_model_index_that_is_not_json(tmp_path: Path) -> None:
+    (tmp_path / "model_index.json").write_text("{not json")
+    run = soundloom("models", "inspect", tmp_path)
+    assert run.returncode == 2 and "model_index.json is not valid JSON" in run.stderr
+    (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+    run = soundloom("models", "inspect", tmp_path)
+    assert run.returncode == 2 and "is not an AudioLDM checkpoint" in run.stderr
