@@ -108,6 +108,7 @@ def build_checkpoint(
     text: dict = TINY_TEXT,
     scheduler: dict = AUDIOLDM_SCHEDULER,
     seed: int = 0,
+    tokenizer_max_length: int = 77,
 ) -> Path:
     """Save a random AudioLDMPipeline to `folder` with diffusers' save_pretrained; returns the folder."""
     from diffusers import AudioLDMPipeline, AutoencoderKL, DDIMScheduler, UNet2DConditionModel
@@ -121,7 +122,7 @@ def build_checkpoint(
 
     torch.manual_seed(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    vocab_size = save_tokenizer(folder / "tokenizer")
+    vocab_size = save_tokenizer(folder / "tokenizer", tokenizer_max_length)
     text_config = ClapTextConfig(
         vocab_size=vocab_size, pad_token_id=1, bos_token_id=0, eos_token_id=2, **text
     )
@@ -161,6 +162,7 @@ def published_configs(reference_dir: Path) -> dict:
         vae=read("audioldm-s-full-v2.vae.json"),
         vocoder={**read("audioldm.vocoder.json"), "initializer_range": 0.02},
         text=dict(projection_dim=512),  # ClapTextConfig's defaults are the published RoBERTa-base text branch
+        tokenizer_max_length=512,  # the published CLAP tokenizer's limit
     )
 
 

@@ -101,6 +101,22 @@ class TimestepEmbedding(nn.Module):
         return self.linear_2(F.silu(self.linear_1(x)))
 
 
+def _transformer_stack(
+    channels: int,
+    heads: int | None,
+    context_dim: int | None,
+    groups: int,
+    transformer_layers: int,
+    count: int,
+) -> nn.ModuleList | None:
+    """One SpatialTransformer after each resnet of a block, or None for a block without attention."""
+    if heads is None:
+        return None
+    return nn.ModuleList(
+        [SpatialTransformer(channels, heads, context_dim, groups, transformer_layers) for _ in range(count)]
+    )
+
+
 class DownBlock(nn.Module):
     """Resnets (each followed by a transformer when `heads` is set), then an optional stride-2 downsample."""
 
@@ -127,15 +143,8 @@ class DownBlock(nn.Module):
                 for i in range(layers)
             ]
         )
-        self.attentions = (
-            nn.ModuleList(
-                [
-                    SpatialTransformer(out_channels, heads, context_dim, groups, transformer_layers)
-                    for _ in range(layers)
-                ]
-            )
-            if heads is not None
-            else None
+        self.attentions = _transformer_stack(
+            out_channels, heads, context_dim, groups, transformer_layers, layers
         )
         self.downsamplers = (
             nn.ModuleList([Downsample2D(out_channels, downsample_padding)]) if add_downsample else None
@@ -181,15 +190,8 @@ class UpBlock(nn.Module):
             self.resnets.append(
                 ResnetBlock2D(resnet_in + skip_channels, out_channels, temb_channels, groups, eps)
             )
-        self.attentions = (
-            nn.ModuleList(
-                [
-                    SpatialTransformer(out_channels, heads, context_dim, groups, transformer_layers)
-                    for _ in range(layers)
-                ]
-            )
-            if heads is not None
-            else None
+        self.attentions = _transformer_stack(
+            out_channels, heads, context_dim, groups, transformer_layers, layers
         )
         self.upsamplers = nn.ModuleList([Upsample2D(out_channels)]) if add_upsample else None
 

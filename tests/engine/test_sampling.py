@@ -7,19 +7,12 @@ import threading
 import numpy as np
 import pytest
 import torch
+from reference_checkpoint import AUDIOLDM_SCHEDULER
 from soundloom.engine.errors import GenerationCancelled
 from soundloom.engine.sampling import guided, sample_ddim, sample_dpmpp_2m
 from soundloom.engine.schedule import ScheduleConfig, alphas_cumprod, ddim_timesteps, dpm_timesteps
 
-BASE = dict(
-    beta_start=0.0015,
-    beta_end=0.0195,
-    beta_schedule="scaled_linear",
-    clip_sample=False,
-    set_alpha_to_one=False,
-    steps_offset=1,
-    num_train_timesteps=1000,
-)
+BASE = AUDIOLDM_SCHEDULER
 
 
 def toy_model(latent: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -27,28 +27,22 @@ def soundloom(*args: str | Path, env: dict | None = None) -> subprocess.Complete
     )
 
 
+def generate(
+    prompt: str, model: str | Path, out: Path, *flags: str, env: dict | None = None, **options
+) -> subprocess.CompletedProcess:
+    """`soundloom generate` with short, fast defaults; options are flag=value (sampler="ddim")."""
+    settings = {"duration": "0.3", "steps": "2", **options}
+    arguments = [item for key, value in settings.items() for item in (f"--{key}", str(value))]
+    return soundloom("generate", prompt, "--model", model, "--out", out, *arguments, *flags, env=env)
+
+
 def files_in(folder: Path) -> set[str]:
     return {str(path.relative_to(folder)) for path in folder.rglob("*")}
 
 
 def test_generate_writes_exactly_the_named_file(tiny_checkpoint: Path, tmp_path: Path) -> None:
     out = tmp_path / "door.wav"
-    run = soundloom(
-        "generate",
-        "metal door slam",
-        "--model",
-        tiny_checkpoint,
-        "--duration",
-        "1.5",
-        "--steps",
-        "4",
-        "--seed",
-        "42",
-        "--sampler",
-        "ddim",
-        "--out",
-        out,
-    )
+    run = generate("metal door slam", tiny_checkpoint, out, duration=1.5, steps=4, seed=42, sampler="ddim")
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == str(out)
     assert files_in(tmp_path) == {"door.wav"}
@@ -63,23 +57,15 @@ def test_generate_matches_the_engine_api_sample_for_sample(
 ) -> None:
     from soundloom.engine import GenerationRequest
 
-    run = soundloom(
-        "generate",
+    run = generate(
         "rain",
-        "--model",
         tiny_checkpoint,
-        "--duration",
-        "0.5",
-        "--steps",
-        "3",
-        "--seed",
-        "9",
-        "--guidance",
-        "3",
-        "--negative",
-        "wind",
-        "--out",
         tmp_path / "rain.wav",
+        duration=0.5,
+        steps=3,
+        seed=9,
+        guidance=3,
+        negative="wind",
     )
     assert run.returncode == 0, run.stderr
     written, _ = sf.read(tmp_path / "rain.wav", dtype="float32")
@@ -90,60 +76,17 @@ def test_generate_matches_the_engine_api_sample_for_sample(
 
 
 def test_variations_into_a_folder_and_next_to_a_file(tiny_checkpoint: Path, tmp_path: Path) -> None:
-    run = soundloom(
-        "generate",
-        "Glass break!",
-        "--model",
-        tiny_checkpoint,
-        "--duration",
-        "0.4",
-        "--steps",
-        "2",
-        "--seed",
-        "7",
-        "--variations",
-        "3",
-        "--out",
-        tmp_path,
-    )
+    run = generate("Glass break!", tiny_checkpoint, tmp_path, seed=7, variations=3)
     assert run.returncode == 0, run.stderr
     names = [Path(line).name for line in run.stdout.split()]
     assert names == ["glass_break_7_1.wav", "glass_break_7_2.wav", "glass_break_7_3.wav"]
     takes = [sf.read(tmp_path / name)[0] for name in names]
     assert not np.array_equal(takes[0], takes[1])
 
-    again = soundloom(
-        "generate",
-        "Glass break!",
-        "--model",
-        tiny_checkpoint,
-        "--duration",
-        "0.4",
-        "--steps",
-        "2",
-        "--seed",
-        "7",
-        "--variations",
-        "1",
-        "--out",
-        tmp_path,
-    )
+    again = generate("Glass break!", tiny_checkpoint, tmp_path, seed=7, variations=1)
     assert Path(again.stdout.strip()).name == "glass_break_7_1-2.wav"  # a free name, never an overwrite
 
-    pair = soundloom(
-        "generate",
-        "wind",
-        "--model",
-        tiny_checkpoint,
-        "--duration",
-        "0.3",
-        "--steps",
-        "2",
-        "--variations",
-        "2",
-        "--out",
-        tmp_path / "take.wav",
-    )
+    pair = generate("wind", tiny_checkpoint, tmp_path / "take.wav", variations=2)
     assert [Path(line).name for line in pair.stdout.split()] == ["take_1.wav", "take_2.wav"]
 
 
@@ -151,28 +94,14 @@ def test_existing_audio_is_never_overwritten(tiny_checkpoint: Path, tmp_path: Pa
     precious = tmp_path / "mine.wav"
     sf.write(precious, np.full(100, 0.25, dtype=np.float32), 48000, subtype="FLOAT")
     before = precious.read_bytes()
-    run = soundloom(
-        "generate", "wind", "--model", tiny_checkpoint, "--duration", "0.3", "--steps", "2", "--out", precious
-    )
+    run = generate("wind", tiny_checkpoint, precious)
     assert run.returncode == 2
     assert (
         run.stderr.strip()
         == f"soundloom: error: {precious} already exists; choose another --out or pass --overwrite"
     )
     assert precious.read_bytes() == before
-    replaced = soundloom(
-        "generate",
-        "wind",
-        "--model",
-        tiny_checkpoint,
-        "--duration",
-        "0.3",
-        "--steps",
-        "2",
-        "--out",
-        precious,
-        "--overwrite",
-    )
+    replaced = generate("wind", tiny_checkpoint, precious, "--overwrite")
     assert replaced.returncode == 0 and sf.info(precious).samplerate == 16000
 
 
@@ -190,27 +119,27 @@ def broken_checkpoint(tiny_checkpoint: Path, tmp_path: Path, how: str) -> Path:
 
 # Each case: options over the defaults (a value may be built from (tmp_path, checkpoint)), and the message.
 BAD_INPUTS = {
-    "missing path": ({"--model": lambda tmp, ckpt: tmp / "no-such-folder"}, "no checkpoint folder at"),
+    "missing path": ({"model": lambda tmp, ckpt: tmp / "no-such-folder"}, "no checkpoint folder at"),
     "not a checkpoint": (
-        {"--model": lambda tmp, ckpt: tmp / "empty"},
+        {"model": lambda tmp, ckpt: tmp / "empty"},
         "is not a checkpoint folder: it has no model_index.json",
     ),
     "missing tensor": (
-        {"--model": lambda tmp, ckpt: broken_checkpoint(ckpt, tmp, "missing-tensor")},
+        {"model": lambda tmp, ckpt: broken_checkpoint(ckpt, tmp, "missing-tensor")},
         "tensor 'conv_out.bias' is missing",
     ),
     "shape mismatch": (
-        {"--model": lambda tmp, ckpt: broken_checkpoint(ckpt, tmp, "shape")},
+        {"model": lambda tmp, ckpt: broken_checkpoint(ckpt, tmp, "shape")},
         "tensor 'conv_out.bias' has shape (2,), its config implies (4,)",
     ),
-    "duration zero": ({"--duration": "0"}, "duration must be above 0 and at most 60 s, got 0"),
-    "duration negative": ({"--duration": "-2"}, "duration must be above 0 and at most 60 s, got -2"),
-    "duration too long": ({"--duration": "600"}, "duration must be above 0 and at most 60 s, got 600"),
-    "steps zero": ({"--steps": "0"}, "steps must be between 1 and 1000, got 0"),
-    "guidance negative": ({"--guidance": "-1"}, "guidance must be 0 or more, got -1"),
-    "unknown sampler": ({"--sampler": "euler"}, "unknown sampler 'euler' (choose from ddim, dpm++)"),
-    "out folder missing": ({"--out": lambda tmp, ckpt: tmp / "no/such/dir/a.wav"}, "does not exist"),
-    "out not wav": ({"--out": lambda tmp, ckpt: tmp / "a.mp3"}, "give a .wav file or an existing folder"),
+    "duration zero": ({"duration": "0"}, "duration must be above 0 and at most 60 s, got 0"),
+    "duration negative": ({"duration": "-2"}, "duration must be above 0 and at most 60 s, got -2"),
+    "duration too long": ({"duration": "600"}, "duration must be above 0 and at most 60 s, got 600"),
+    "steps zero": ({"steps": "0"}, "steps must be between 1 and 1000, got 0"),
+    "guidance negative": ({"guidance": "-1"}, "guidance must be 0 or more, got -1"),
+    "unknown sampler": ({"sampler": "euler"}, "unknown sampler 'euler' (choose from ddim, dpm++)"),
+    "out folder missing": ({"out": lambda tmp, ckpt: tmp / "no/such/dir/a.wav"}, "does not exist"),
+    "out not wav": ({"out": lambda tmp, ckpt: tmp / "a.mp3"}, "give a .wav file or an existing folder"),
 }
 
 
@@ -220,15 +149,13 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
 ) -> None:
     overrides, message = BAD_INPUTS[case]
     (tmp_path / "empty").mkdir()
-    options = {"--model": tiny_checkpoint, "--out": tmp_path / "out.wav", "--steps": "2"}
-    options.update(
-        {
-            flag: value(tmp_path, tiny_checkpoint) if callable(value) else value
-            for flag, value in overrides.items()
-        }
-    )
+    options = {
+        flag: value(tmp_path, tiny_checkpoint) if callable(value) else value
+        for flag, value in overrides.items()
+    }
+    model, out = options.pop("model", tiny_checkpoint), options.pop("out", tmp_path / "out.wav")
     before = files_in(tmp_path)
-    run = soundloom("generate", "wind", *[item for pair in options.items() for item in pair])
+    run = generate("wind", model, out, **options)
     assert run.returncode == 2, run.stderr
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("soundloom: error: "), run.stderr
@@ -252,19 +179,7 @@ def test_hub_id_from_the_cache_end_to_end(tiny_checkpoint: Path, tmp_path: Path)
 
     put_in_hub_cache(tiny_checkpoint, tmp_path / "hub", "cvssp/audioldm-s-full-v2")
     env = {"HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
-    run = soundloom(
-        "generate",
-        "wind",
-        "--model",
-        "cvssp/audioldm-s-full-v2",
-        "--duration",
-        "0.3",
-        "--steps",
-        "2",
-        "--out",
-        tmp_path / "hub.wav",
-        env=env,
-    )
+    run = generate("wind", "cvssp/audioldm-s-full-v2", tmp_path / "hub.wav", env=env)
     assert run.returncode == 0, run.stderr
     assert sf.info(tmp_path / "hub.wav").frames == 4800
     missing = soundloom("models", "inspect", "cvssp/audioldm-m-full", env=env)

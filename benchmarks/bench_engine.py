@@ -1,0 +1,163 @@
+"""Soundloom's engine against diffusers on the full-size AudioLDM-S architecture, same random weights.
+
+Builds cvssp/audioldm-s-full-v2's architecture from the published configs (../shared/reference) once,
+then times, alternating the two implementations on identical inputs:
+  - one UNet step (batch 2: the guided pair) on a 10.24 s latent (8 x 256 x 16);
+  - a whole 10.24 s generation: CPU 20 DPM-Solver++ steps; CUDA 200 DDIM and 20 DPM-Solver++ steps in
+    float16 and bfloat16;
+and checks the two waveforms agree. Run: python3 benchmarks/bench_engine.py [--repeats N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from reference_checkpoint import build_checkpoint, published_configs  # noqa: E402
+from soundloom.engine import GenerationRequest  # noqa: E402
+from soundloom.engine.pipeline import AudioLDM  # noqa: E402
+
+DURATION_S = 10.24
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def alternate(runs: dict, repeats: int, device: torch.device) -> dict[str, float]:
+    """Median seconds of each callable, run in turns (after one warm-up each) so drift hits both alike."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for run in runs.values():
+        run()
+    for _ in range(repeats):
+        for name, run in runs.items():
+            sync(device)
+            start = time.perf_counter()
+            run()
+            sync(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def bench_dtype(
+    checkpoint: Path,
+    device: torch.device,
+    dtype_name: str,
+    cases: list[tuple[str, int]],
+    repeats: int,
+    e2e_repeats: int,
+) -> list[tuple[str, float, float, float]]:
+    """Rows of (case, diffusers seconds, soundloom seconds, max |difference| / peak) for one dtype."""
+    from diffusers import AudioLDMPipeline, DDIMScheduler, DPMSolverMultistepScheduler
+
+    dtype = getattr(torch, dtype_name)
+    ours = AudioLDM.load(str(checkpoint), device=device.type, dtype=dtype_name)
+    reference = AudioLDMPipeline.from_pretrained(checkpoint, torch_dtype=dtype).to(device)
+    reference.set_progress_bar_config(disable=True)
+
+    generator = torch.Generator().manual_seed(0)
+    latent = torch.randn(2, 8, 256, 16, generator=generator).to(device, dtype)  # guided pair, 10.24 s
+    condition = torch.nn.functional.normalize(torch.randn(2, 512, generator=generator), dim=-1).to(
+        device, dtype
+    )
+    timestep = torch.tensor(500, device=device)
+
+    def reference_step() -> torch.Tensor:
+        with torch.no_grad():
+            return reference.unet(latent, timestep, encoder_hidden_states=None, class_labels=condition).sample
+
+    def our_step() -> torch.Tensor:
+        with torch.inference_mode():
+            return ours.unet(latent, timestep, class_condition=condition)
+
+    step = alternate({"diffusers": reference_step, "soundloom": our_step}, repeats, device)
+    expected = reference_step()
+    step_error = ((expected - our_step()).abs().max() / expected.abs().max()).item()
+    rows = [(f"UNet step, batch 2, {dtype_name}", step["diffusers"], step["soundloom"], step_error)]
+
+    outputs: dict[str, np.ndarray] = {}
+    for sampler, steps in cases:
+        request = GenerationRequest(
+            "a dog barking in the rain",
+            negative_prompt="low quality",
+            duration_s=DURATION_S,
+            steps=steps,
+            guidance_scale=2.5,
+            seed=0,
+            sampler=sampler,
+        )
+        scheduler_class = DDIMScheduler if sampler == "ddim" else DPMSolverMultistepScheduler
+        reference.scheduler = scheduler_class.from_config(reference.scheduler.config)
+
+        def reference_e2e(request: GenerationRequest = request) -> None:
+            outputs["diffusers"] = reference(
+                request.prompt,
+                negative_prompt=request.negative_prompt,
+                audio_length_in_s=request.duration_s,
+                num_inference_steps=request.steps,
+                guidance_scale=request.guidance_scale,
+                generator=torch.Generator("cpu").manual_seed(request.seed),
+            ).audios[0]
+
+        def our_e2e(request: GenerationRequest = request) -> None:
+            outputs["soundloom"] = ours.generate(request)[0].audio
+
+        e2e = alternate({"diffusers": reference_e2e, "soundloom": our_e2e}, e2e_repeats, device)
+        peak = np.abs(outputs["diffusers"]).max()
+        error = float(np.abs(outputs["diffusers"] - outputs["soundloom"]).max() / peak)
+        rows.append(
+            (
+                f"10.24 s clip, {steps} {sampler} steps, {dtype_name}",
+                e2e["diffusers"],
+                e2e["soundloom"],
+                error,
+            )
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--checkpoint", type=Path, default=ROOT / "bench-out" / "audioldm-s-random")
+    parser.add_argument("--reference", type=Path, default=ROOT.parent / "shared/reference/published-configs")
+    parser.add_argument("--repeats", type=int, default=5, help="timed UNet steps per implementation")
+    parser.add_argument(
+        "--e2e-repeats", type=int, default=2, help="timed whole generations per implementation"
+    )
+    args = parser.parse_args()
+
+    if not (args.checkpoint / "model_index.json").exists():
+        print(f"building the full-size random checkpoint in {args.checkpoint} ...", file=sys.stderr)
+        build_checkpoint(args.checkpoint, **published_configs(args.reference))
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dtypes = ["float16", "bfloat16"] if device.type == "cuda" else ["float32"]
+    cases = [("dpm++", 20)] + ([("ddim", 200)] if device.type == "cuda" else [])
+    where = torch.cuda.get_device_name() if device.type == "cuda" else f"{torch.get_num_threads()} threads"
+    print(f"device {device} ({where}), torch {torch.__version__}")
+    rows = [
+        row
+        for dtype in dtypes
+        for row in bench_dtype(args.checkpoint, device, dtype, cases, args.repeats, args.e2e_repeats)
+    ]
+
+    print(f"\n| {'case':<40} | diffusers s | soundloom s | speed-up | max |Δ| / peak |")
+    print(f"|{'-' * 42}|-------------|-------------|----------|------------------|")
+    for name, theirs, mine, error in rows:
+        print(f"| {name:<40} | {theirs:11.3f} | {mine:11.3f} | {theirs / mine:7.2f}x | {error:16.2e} |")
+
+
+if __name__ == "__main__":
+    main()
