@@ -178,9 +178,8 @@ class AudioLDM:
         duration_s = request.duration_s if request.duration_s is not None else self.native_duration_s
         mel_frames, samples = self.frames_for(duration_s)
         batch = request.variations
-        use_guidance = (
-            request.guidance_scale > 1.0
-        )  # at 1 guidance is a no-op; below 1 the reference skips it
+        # Guidance at scale 1 is a no-op and the reference skips it below 1 too: one UNet pass then.
+        use_guidance = request.guidance_scale > 1.0
 
         texts = [request.negative_prompt, request.prompt] if use_guidance else [request.prompt]
         embeddings = self.encode_text(texts)  # (1 or 2, D)

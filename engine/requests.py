@@ -32,6 +32,10 @@ class GenerationRequest:
     def problems(self) -> list[str]:
         """Every reason this request cannot run, as user-facing sentences (empty when it is valid)."""
         found = []
+        for name in ("steps", "variations") + (("seed",) if self.seed is not None else ()):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                return [f"{name} must be a whole number, got {value!r}"]
         if not isinstance(self.prompt, str) or not self.prompt.strip():
             found.append("the prompt is empty")
         if self.duration_s is not None and not (0 < self.duration_s <= MAX_DURATION_S):
@@ -48,6 +52,8 @@ class GenerationRequest:
             found.append(f"variations must be between 1 and {MAX_VARIATIONS}, got {self.variations}")
         if not 0 <= self.eta <= 1:
             found.append(f"eta must be between 0 and 1, got {self.eta:g}")
+        elif self.eta and self.sampler != "ddim":
+            found.append(f"eta applies to the ddim sampler only, not {self.sampler}")
         if self.seed is not None and not 0 <= self.seed < 2**63:
             found.append(f"seed must be between 0 and 2**63 - 1, got {self.seed}")
         return found

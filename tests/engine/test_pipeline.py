@@ -166,6 +166,11 @@ def test_concurrent_callers_are_serialised_and_get_their_own_results(engine_mode
         ({"sampler": "euler"}, "unknown sampler 'euler'"),
         ({"prompt": "  "}, "the prompt is empty"),
         ({"variations": 0}, "variations must be between 1"),
+        ({"steps": 2.5}, "steps must be a whole number, got 2.5"),
+        ({"seed": "7"}, "seed must be a whole number, got '7'"),
+        ({"seed": -1}, "seed must be between 0 and 2\\*\\*63 - 1"),
+        ({"eta": 2.0, "sampler": "ddim"}, "eta must be between 0 and 1"),
+        ({"eta": 0.5, "sampler": "dpm++"}, "eta applies to the ddim sampler only"),
     ],
 )
 def test_bad_requests_are_refused_with_the_reason(engine_model, change: dict, message: str) -> None:
