@@ -70,3 +70,16 @@ def write_wav(path: Path, audio: np.ndarray, sample_rate: int, overwrite: bool =
         if os.path.exists(temporary):
             os.unlink(temporary)
     return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Replace `path` with `text` atomically: a reader sees the old file or the new one, never half."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return path

@@ -197,3 +197,33 @@ def test_model_index_that_is_not_json(tmp_path: Path) -> None:
     (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
     run = soundloom("models", "inspect", tmp_path)
     assert run.returncode == 2 and "is not an AudioLDM checkpoint" in run.stderr
+
+
+def test_corpus_build_writes_clips_and_both_caption_sets(tmp_path: Path) -> None:
+    out = tmp_path / "corpus"
+    train = soundloom("corpus", "build", out, "--count", "3", "--seed", "4", "--duration", "1")
+    assert train.returncode == 0, train.stderr
+    heldout = soundloom(
+        "corpus", "build", out, "--count", "3", "--seed", "4", "--duration", "1", "--split", "heldout"
+    )
+    assert heldout.returncode == 0, heldout.stderr
+    rows = {
+        split: [json.loads(line) for line in (out / f"captions-{split}.jsonl").read_text().splitlines()]
+        for split in ("train", "heldout")
+    }
+    assert [row["index"] for row in rows["train"]] == [0, 1, 2]
+    assert [row["file"] for row in rows["train"]] == [row["file"] for row in rows["heldout"]]  # same audio
+    assert all(a["caption"] != b["caption"] for a, b in zip(rows["train"], rows["heldout"], strict=True))
+    for row in rows["train"]:
+        info = sf.info(out / row["file"])
+        assert (info.samplerate, info.frames, info.subtype) == (16000, 16000, "FLOAT")
+
+    manifest = (out / "captions-train.jsonl").read_bytes()
+    again = soundloom("corpus", "build", out, "--count", "2", "--start", "2")
+    assert again.returncode == 2 and "already holds clip 2; extend it with --start 3" in again.stderr
+    assert (out / "captions-train.jsonl").read_bytes() == manifest
+    extended = soundloom(
+        "corpus", "build", out, "--count", "1", "--start", "3", "--seed", "4", "--duration", "1"
+    )
+    assert extended.returncode == 0
+    assert len((out / "captions-train.jsonl").read_text().splitlines()) == 4

@@ -1,0 +1,1 @@
+"""Training-side code: the captioned corpus the built-in model learns from (and, later, the trainers)."""
