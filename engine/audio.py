@@ -102,3 +102,28 @@ def normalize_waveform(waveform: torch.Tensor) -> torch.Tensor:
     centred = waveform - waveform.mean(dim=-1, keepdim=True)
     peak = centred.abs().amax(dim=-1, keepdim=True)
     return 0.5 * centred / (peak + 1e-8)
+
+
+def griffin_lim(mel: torch.Tensor, config: MelConfig = MelConfig(), iterations: int = 32) -> torch.Tensor:
+    """A rough waveform from log-mel, for previews when no vocoder is at hand.
+
+    (batch, mel_frames, mel_bins) -> (batch, (mel_frames - 1) * hop) samples: the mel magnitudes are mapped
+    back through the filterbank's pseudo-inverse, then phase is estimated by Griffin-Lim iterations.
+    """
+    filters = torch.from_numpy(mel_filterbank(config)).to(mel.device)
+    magnitude = (torch.linalg.pinv(filters) @ torch.exp(mel.float()).transpose(1, 2)).clamp_min(0)
+    window = torch.hann_window(config.win_length, periodic=True, device=mel.device)
+    stft = dict(
+        n_fft=config.n_fft,
+        hop_length=config.hop_length,
+        win_length=config.win_length,
+        window=window,
+        center=True,
+    )
+    length = (mel.shape[1] - 1) * config.hop_length
+    phase = torch.exp(2j * torch.pi * torch.rand(magnitude.shape, generator=torch.Generator().manual_seed(0)))
+    for _ in range(iterations):
+        waveform = torch.istft(magnitude * phase.to(mel.device), length=length, **stft)
+        spectrum = torch.stft(waveform, return_complex=True, pad_mode="reflect", **stft)
+        phase = spectrum / spectrum.abs().clamp_min(1e-8)
+    return torch.istft(magnitude * phase, length=length, **stft)

@@ -92,6 +92,24 @@ def build_parser() -> argparse.ArgumentParser:
         default="train",
         help="heldout: the same clips, captioned with paraphrases never used in training",
     )
+    train = commands.add_parser("train", help="train model components (resumable: run again to continue)")
+    stages = train.add_subparsers(dest="stage", required=True)
+    vae = stages.add_parser("vae", help="the mel VAE: reconstruction + KL")
+    vae.add_argument(
+        "--data", type=Path, required=True, help="folder of audio files (any rate, any channels)"
+    )
+    vae.add_argument("--out", type=Path, required=True, help="run folder: state, plots, samples, vae/")
+    vae.add_argument("--steps", type=int, default=20000)
+    vae.add_argument("--batch", type=int, default=8)
+    vae.add_argument("--lr", type=float, default=3.6e-4)
+    vae.add_argument("--kl-weight", type=float, default=1e-6)
+    vae.add_argument("--segment", type=float, default=2.56, help="seconds of audio per example")
+    vae.add_argument("--channels", type=int, nargs="+", default=[32, 64, 128], help="block widths")
+    vae.add_argument("--checkpoint-every", type=int, default=500)
+    vae.add_argument("--sample-every", type=int, default=2000)
+    vae.add_argument("--seed", type=int, default=0)
+    vae.add_argument("--device", default="cpu")
+    vae.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
     return parser
 
 
@@ -193,6 +211,50 @@ def run_corpus_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_train(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from ..engine.errors import GenerationCancelled
+    from ..engine.models.vae import VAEConfig
+    from ..engine.training.vae import VAETraining, train_vae
+
+    groups = min(32, args.channels[0])
+    settings = VAETraining(
+        steps=args.steps,
+        batch_size=args.batch,
+        learning_rate=args.lr,
+        kl_weight=args.kl_weight,
+        segment_s=args.segment,
+        checkpoint_every=args.checkpoint_every,
+        sample_every=args.sample_every,
+        seed=args.seed,
+        device=args.device,
+        dtype=args.dtype,
+        model=VAEConfig(
+            block_out_channels=args.channels, latent_channels=8, layers_per_block=1, norm_num_groups=groups
+        ),
+    )
+    if not args.out.parent.is_dir():
+        raise OutputError(f"{args.out}: folder {args.out.parent} does not exist")
+    bar = ProgressBar("training vae")
+    cancel = threading.Event()
+    # Ctrl+C or a polite kill ends the current step, writes a checkpoint, then stops: nothing is lost.
+    previous = {sig: signal.signal(sig, lambda *_: cancel.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        folder = train_vae(
+            args.data, args.out, settings, progress=lambda step, total, loss: bar(step, total), cancel=cancel
+        )
+    except GenerationCancelled as stopped:
+        print(f"\nsoundloom: {stopped}", file=sys.stderr)
+        return 130
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(folder)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -200,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_generate(args)
         if args.command == "corpus":
             return run_corpus_build(args)
+        if args.command == "train":
+            return run_train(args)
         return run_models_inspect(args)
     except (EngineError, OutputError) as error:
         print(f"soundloom: error: {error}", file=sys.stderr)

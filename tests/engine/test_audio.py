@@ -62,3 +62,14 @@ def test_normalize_matches_audioldm_preprocessing() -> None:
     ours = normalize_waveform(torch.from_numpy(waveform)[None])[0].numpy()
     np.testing.assert_allclose(ours, reference, atol=1e-6)
     assert abs(np.abs(ours).max() - 0.5) < 1e-6
+
+
+def test_griffin_lim_preview_keeps_pitch_and_length() -> None:
+    from soundloom.engine.audio import griffin_lim
+
+    t = np.arange(16000) / 16000
+    tone = torch.from_numpy((0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32))[None]
+    audio = griffin_lim(waveform_to_mel(tone))[0].numpy()
+    assert audio.shape == (16000,)
+    spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio))))
+    assert abs(np.fft.rfftfreq(len(audio), 1 / 16000)[spectrum.argmax()] - 1000) < 40  # one mel band wide
