@@ -9,6 +9,7 @@ files, which are then read with `torch.load(weights_only=True)`.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,7 +151,7 @@ def count_parameters(files: list[Path]) -> int:
             with safe_open(file, framework="pt") as handle:
                 for key in handle.keys():  # noqa: SIM118 (safe_open is not a mapping)
                     shape = handle.get_slice(key).get_shape()
-                    total += int(torch.tensor(shape).prod()) if shape else 1
+                    total += math.prod(shape)  # () for a scalar: 1
         else:
             total += sum(t.numel() for t in load_tensors([file]).values())
     return total

@@ -164,7 +164,7 @@ def run_models_inspect(args: argparse.Namespace) -> int:
 
 
 def run_corpus_build(args: argparse.Namespace) -> int:
-    from ..engine.training.corpus import make_item
+    from ..engine.training.corpus import SAMPLE_RATE, make_item
 
     if args.count < 1 or args.start < 0:
         raise EngineError(
@@ -191,7 +191,7 @@ def run_corpus_build(args: argparse.Namespace) -> int:
         item = make_item(args.seed, index, args.duration, args.split)
         path = clips / f"{args.seed}_{index:06d}_{item.category}.wav"
         if not path.exists():  # the held-out split reuses the training split's audio files
-            write_wav(path, item.audio, 16000)
+            write_wav(path, item.audio, SAMPLE_RATE)
         lines.append(
             json.dumps(
                 {

@@ -40,7 +40,8 @@ def _note_events(rng: np.random.Generator, family: str) -> tuple[list[tuple[floa
     root = int(rng.integers(low, high))
     pattern = str(rng.choice(["note", "chord", "arpeggio", "phrase"]))
     velocity = int(rng.choice([45, 100]))
-    chord = [root, root + 4 + int(rng.integers(0, 2)) * -1, root + 7]  # major or minor triad
+    third = 4 - int(rng.integers(0, 2))  # major (4 semitones) or minor (3) triad
+    chord = [root, root + third, root + 7]
     if pattern == "note":
         events = [(0.0, root, 3.0)]
     elif pattern == "chord":

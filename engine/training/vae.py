@@ -132,10 +132,10 @@ def train_vae(
             progress(step, settings.steps, loss.item())
         if step % settings.sample_every == 0:
             _write_preview(model, mel, run_dir / "samples", step)
-        if step % settings.checkpoint_every == 0 or step == settings.steps:
+        stopping = cancel is not None and cancel.is_set() and step < settings.steps
+        if step % settings.checkpoint_every == 0 or step == settings.steps or stopping:
             checkpoint()
-        if cancel is not None and cancel.is_set() and step < settings.steps:
-            checkpoint()
+        if stopping:
             raise GenerationCancelled(f"training stopped at step {step}; run again to resume")
 
     model.eval()

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ def settings(steps: int, **changes) -> VAETraining:
         checkpoint_every=5,
         sample_every=1000,
         learning_rate=2e-3,
-        model=VAEConfig(**TINY.__dict__),
+        model=replace(TINY),
         **changes,
     )
 
