@@ -182,6 +182,20 @@ def load_module(module: nn.Module, tensors: dict[str, torch.Tensor], source: str
     return module.eval().requires_grad_(False)
 
 
+def load_component(
+    component: Path, module_class: type[nn.Module], config_class, convention: str, allow_pickle: bool = False
+) -> nn.Module:
+    """Build a component from its folder (config.json + weights) with every tensor checked by name."""
+    config = config_class.from_dict(read_json(component / "config.json"), f"{component.name}/config.json")
+    files = weight_files(component, convention, allow_pickle)
+    try:
+        with torch.device("meta"):
+            module = module_class(config)
+    except (ValueError, TypeError) as error:
+        raise EngineError(f"{component / 'config.json'}: {error}") from None
+    return load_module(module, load_tensors(files), str(files[0]))
+
+
 @dataclass
 class ComponentInfo:
     name: str

@@ -11,7 +11,6 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,34 +18,22 @@ import torch
 from .audio import MelConfig, normalize_waveform, waveform_to_mel
 from .checkpoints import (
     checkpoint_family,
-    load_module,
-    load_tensors,
+    load_component,
     read_json,
     resolve_checkpoint,
-    weight_files,
 )
 from .device import resolve_device, resolve_dtype
 from .errors import EngineError
+from .models.clap_audio import AudioEncoder, AudioEncoderConfig
 from .models.unet import UNet, UNetConfig
 from .models.vae import AutoencoderKL, VAEConfig
 from .models.vocoder import HifiGan, VocoderConfig
 from .requests import GeneratedAudio, GenerationRequest
 from .sampling import guided, sample_ddim, sample_dpmpp_2m
 from .schedule import ScheduleConfig, alphas_cumprod
-from .text import ClapTextEncoder
+from .text import TextEncoder, load_text_encoder
 
 Progress = Callable[[int, int], None]
-
-
-def _load_diffusers_component(folder: Path, name: str, module_class, config_class, allow_pickle: bool):
-    config = config_class.from_dict(read_json(folder / name / "config.json"), f"{name}/config.json")
-    files = weight_files(folder / name, "diffusers" if name != "vocoder" else "transformers", allow_pickle)
-    try:
-        with torch.device("meta"):
-            module = module_class(config)
-    except (ValueError, TypeError) as error:
-        raise EngineError(f"{folder / name / 'config.json'}: {error}") from None
-    return load_module(module, load_tensors(files), str(files[0]))
 
 
 class AudioLDM:
@@ -57,13 +44,15 @@ class AudioLDM:
         unet: UNet,
         vae: AutoencoderKL,
         vocoder: HifiGan,
-        text_encoder: ClapTextEncoder,
+        text_encoder: TextEncoder,
         schedule: ScheduleConfig,
         model_id: str,
         device: torch.device,
         dtype: torch.dtype,
+        audio_encoder: AudioEncoder | None = None,
     ):
         self.unet, self.vae, self.vocoder, self.text_encoder = unet, vae, vocoder, text_encoder
+        self.audio_encoder = audio_encoder  # CLAP's audio branch: published AudioLDM v1 ships none
         self.schedule = schedule
         self.alphas_cumprod = alphas_cumprod(schedule)
         self.model_id, self.device, self.dtype = model_id, device, dtype
@@ -87,11 +76,17 @@ class AudioLDM:
             raise EngineError(
                 f"{model} is an {family} checkpoint; this engine loads AudioLDM (v1) checkpoints"
             )
-        unet = _load_diffusers_component(folder, "unet", UNet, UNetConfig, allow_pickle)
-        vae = _load_diffusers_component(folder, "vae", AutoencoderKL, VAEConfig, allow_pickle)
-        vocoder = _load_diffusers_component(folder, "vocoder", HifiGan, VocoderConfig, allow_pickle)
+        unet = load_component(folder / "unet", UNet, UNetConfig, "diffusers", allow_pickle)
+        vae = load_component(folder / "vae", AutoencoderKL, VAEConfig, "diffusers", allow_pickle)
+        vocoder = load_component(folder / "vocoder", HifiGan, VocoderConfig, "transformers", allow_pickle)
         schedule = ScheduleConfig.from_dict(read_json(folder / "scheduler" / "scheduler_config.json"))
-        text_encoder = ClapTextEncoder.load(folder, allow_pickle)
+        text_encoder = load_text_encoder(folder, allow_pickle)
+        audio_encoder = None
+        if (folder / "audio_encoder").is_dir():
+            audio_encoder = load_component(
+                folder / "audio_encoder", AudioEncoder, AudioEncoderConfig, "transformers", allow_pickle
+            )
+            audio_encoder.to(device=torch_device, dtype=torch_dtype)
         if vocoder.config.model_in_dim % vae.config.downsample_factor:
             raise EngineError(
                 f"{folder}: the vocoder's {vocoder.config.model_in_dim} mel bins are not divisible by "
@@ -104,7 +99,9 @@ class AudioLDM:
             # AudioLDM-S, 13% faster UNet steps and 21% faster VAE decoding; NHWC also suits tensor cores.
             module.to(memory_format=torch.channels_last)
         text_encoder.to(torch_device, torch_dtype)
-        return cls(unet, vae, vocoder, text_encoder, schedule, model, torch_device, torch_dtype)
+        return cls(
+            unet, vae, vocoder, text_encoder, schedule, model, torch_device, torch_dtype, audio_encoder
+        )
 
     @property
     def sample_rate(self) -> int:

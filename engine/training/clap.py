@@ -1,0 +1,221 @@
+"""Training stage `clap`: a contrastive audio encoder / text encoder pair, as CLAP trains them.
+
+Each batch holds B (clip, caption) pairs; the audio and text embeddings (unit vectors) are compared all
+against all, and a symmetric cross-entropy pulls matching pairs together. Clips that share a caption
+string are all positives of each other (a template corpus repeats captions), so they are not pushed
+apart. The text tower is either the pretrained all-MiniLM-L6-v2 (frozen; only the projection learns, and
+its pooled embeddings are computed once per caption) or a small BERT trained from scratch.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..audio import MelConfig, normalize_waveform, waveform_to_mel
+from ..errors import EngineError
+from ..models.clap_audio import AudioEncoder, AudioEncoderConfig, audio_encoder_config_json
+from ..models.sentence import (
+    PRETRAINED_BASE,
+    STORED_BASE,
+    SentenceEncoderConfig,
+    TextProjection,
+    config_json,
+    mean_pool,
+)
+from ..text import pretrained_base_folder
+from .captioned import CaptionedClips
+from .run import TrainingRun, export_component
+
+TEXT_TOWERS = ("pretrained", "scratch")
+
+
+@dataclass
+class ClapTraining:
+    steps: int = 3000
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    segment_s: float = 5.12
+    text_tower: str = "pretrained"  # or "scratch": a small BERT on MiniLM's vocabulary, trained here
+    scratch_layers: int = 2
+    scratch_width: int = 128
+    checkpoint_every: int = 500
+    seed: int = 0
+    device: str = "cpu"
+    audio: AudioEncoderConfig = field(default_factory=AudioEncoderConfig)
+
+
+class LogitScale(nn.Module):
+    """CLAP's learned temperature, stored as log(1 / T) and capped at 100 as CLIP does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.value = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+
+    def forward(self) -> torch.Tensor:
+        return self.value.clamp(max=math.log(100.0)).exp()
+
+
+def contrastive_loss(
+    audio: torch.Tensor, text: torch.Tensor, caption_ids: torch.Tensor, scale: torch.Tensor
+) -> torch.Tensor:
+    """audio, text (B, D) unit vectors; caption_ids (B,) equal where captions are equal."""
+    logits = scale * audio @ text.T  # (B, B)
+    targets = (caption_ids[:, None] == caption_ids[None, :]).float()
+    targets = targets / targets.sum(dim=1, keepdim=True)
+    return 0.5 * (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets))
+
+
+class MelBank:
+    """Every clip's log-mel, computed once; batches are random windows of `frames` frames."""
+
+    def __init__(self, clips: list[np.ndarray], mel: MelConfig):
+        self.mel = mel
+        self.features = [
+            waveform_to_mel(normalize_waveform(torch.from_numpy(clip)[None]), mel)[0] for clip in clips
+        ]  # each (frames_i, mel_bins)
+
+    def windows(self, indices: np.ndarray, frames: int, rng: np.random.Generator) -> torch.Tensor:
+        """(len(indices), frames, mel_bins); short clips are padded with silence."""
+        silence = math.log(self.mel.log_floor)
+        out = torch.full((len(indices), frames, self.mel.mel_bins), silence)
+        for row, index in enumerate(indices):
+            feature = self.features[index]
+            start = rng.integers(max(len(feature) - frames, 0) + 1)
+            piece = feature[start : start + frames]
+            out[row, : len(piece)] = piece
+        return out
+
+
+class ScratchTextTower(nn.Module):
+    """A small BERT on MiniLM's WordPiece vocabulary, randomly initialised, trained with the projection."""
+
+    def __init__(self, layers: int, width: int, vocab_size: int):
+        super().__init__()
+        from transformers import BertConfig, BertModel
+
+        self.base = BertModel(
+            BertConfig(
+                vocab_size=vocab_size,
+                hidden_size=width,
+                num_hidden_layers=layers,
+                num_attention_heads=max(1, width // 32),
+                intermediate_size=4 * width,
+                max_position_embeddings=128,
+            ),
+            add_pooling_layer=False,
+        )
+
+    def forward(self, tokens: dict[str, torch.Tensor]) -> torch.Tensor:
+        hidden = self.base(input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"])
+        return mean_pool(hidden.last_hidden_state, tokens["attention_mask"])  # (B, width)
+
+
+@torch.no_grad()
+def pooled_pretrained(captions: list[str], batch: int = 256) -> torch.Tensor:
+    """(N, 384) mean-pooled all-MiniLM-L6-v2 embeddings of the captions."""
+    from transformers import AutoTokenizer, BertModel
+
+    folder = pretrained_base_folder()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    base = BertModel.from_pretrained(folder, use_safetensors=True, add_pooling_layer=False).eval()
+    pooled = []
+    for start in range(0, len(captions), batch):
+        tokens = tokenizer(
+            captions[start : start + batch], padding=True, truncation=True, return_tensors="pt"
+        )
+        hidden = base(**tokens).last_hidden_state
+        pooled.append(mean_pool(hidden, tokens["attention_mask"]))
+    return torch.cat(pooled)
+
+
+def train_clap(
+    data_dir: Path,
+    run_dir: Path,
+    settings: ClapTraining,
+    progress: Callable[[int, int, float], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
+    """Train (or resume) in `run_dir`; exports `run_dir/audio_encoder` and `run_dir/text_encoder`."""
+    if settings.text_tower not in TEXT_TOWERS:
+        raise EngineError(f"text tower must be one of {TEXT_TOWERS}, got {settings.text_tower!r}")
+    if settings.batch_size < 2:
+        raise EngineError("contrastive training needs a batch size of 2 or more")
+    from transformers import AutoTokenizer
+
+    data = CaptionedClips(data_dir)
+    mel = MelConfig()
+    bank = MelBank(data.clips, mel)
+    frames = round(settings.segment_s * mel.sample_rate / mel.hop_length)
+    caption_names = sorted(set(data.captions))
+    caption_ids = torch.tensor([caption_names.index(caption) for caption in data.captions])
+    device = torch.device(settings.device)
+    tokenizer = AutoTokenizer.from_pretrained(pretrained_base_folder())
+
+    torch.manual_seed(settings.seed)
+    pretrained = settings.text_tower == "pretrained"
+    text_config = SentenceEncoderConfig(
+        base_model=PRETRAINED_BASE if pretrained else STORED_BASE,
+        base_dim=384 if pretrained else settings.scratch_width,
+        projection_dim=settings.audio.projection_dim,
+    )
+    audio_encoder = AudioEncoder(settings.audio).to(device)
+    projection = TextProjection(text_config).to(device)
+    scale = LogitScale().to(device)
+    modules: dict[str, nn.Module] = {"audio_encoder": audio_encoder, "projection": projection, "scale": scale}
+    if pretrained:
+        pooled_by_caption = pooled_pretrained(caption_names).to(device)  # (captions, 384)
+    else:
+        tower = ScratchTextTower(settings.scratch_layers, settings.scratch_width, tokenizer.vocab_size)
+        modules["tower"] = tower.to(device)
+    parameters = [parameter for module in modules.values() for parameter in module.parameters()]
+    optimizer = torch.optim.AdamW(parameters, lr=settings.learning_rate, weight_decay=0.01)
+    identity = {"text": asdict(text_config), "audio": asdict(settings.audio), "tower": settings.text_tower}
+    run = TrainingRun(run_dir, "clap", identity, modules, {"clap": optimizer}, settings.seed)
+
+    def text_pooled(indices: np.ndarray) -> torch.Tensor:
+        if pretrained:
+            return pooled_by_caption[caption_ids[indices]]
+        texts = [data.captions[i] for i in indices]
+        tokens = tokenizer(texts, padding=True, truncation=True, max_length=64, return_tensors="pt")
+        return modules["tower"]({key: value.to(device) for key, value in tokens.items()})
+
+    def train_step(rng: np.random.Generator) -> float:
+        indices = rng.choice(len(data), size=min(settings.batch_size, len(data)), replace=False)
+        audio = F.normalize(audio_encoder(bank.windows(indices, frames, rng).to(device)), dim=-1)
+        text = F.normalize(projection(text_pooled(indices)), dim=-1)
+        loss = contrastive_loss(audio, text, caption_ids[indices].to(device), scale())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    run.run(
+        settings.steps,
+        train_step,
+        "CLAP: symmetric contrastive loss",
+        settings.checkpoint_every,
+        progress=progress,
+        cancel=cancel,
+    )
+    export_component(
+        run_dir / "audio_encoder",
+        audio_encoder,
+        audio_encoder_config_json(settings.audio),
+        "model.safetensors",
+    )
+    text_dir = export_component(
+        run_dir / "text_encoder", projection, config_json(text_config), "model.safetensors"
+    )
+    if not pretrained:
+        modules["tower"].base.save_pretrained(text_dir / STORED_BASE, safe_serialization=True)
+        tokenizer.save_pretrained(text_dir / STORED_BASE)
+    return run_dir

