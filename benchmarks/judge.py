@@ -66,7 +66,7 @@ def load_split(folder: Path, manifest: str) -> tuple[torch.Tensor, torch.Tensor,
     return mels, labels, entries
 
 
-def train_judge(train_dir: Path, steps: int = 1500, seed: int = 0) -> Judge:
+def train_judge(train_dir: Path, steps: int = 500, seed: int = 0) -> Judge:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     mels, labels, _ = load_split(train_dir, "captions-train.jsonl")
@@ -109,7 +109,7 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(((mean_a - mean_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root.real))
 
 
-def load_or_train(train_dir: Path, path: Path, steps: int = 1500) -> Judge:
+def load_or_train(train_dir: Path, path: Path, steps: int = 500) -> Judge:
     judge = Judge()
     if path.is_file():
         judge.load_state_dict(torch.load(path, weights_only=True))

@@ -119,6 +119,8 @@ class SentenceTextEncoder:
         from .checkpoints import load_component
 
         transformers_logging.disable_progress_bar()
+        # MiniLM's file carries BERT's pooler, which mean pooling does not use: no load report about it.
+        transformers_logging.set_verbosity_error()
         config = SentenceEncoderConfig.from_dict(read_json(text_encoder_dir / "config.json"))
         projection = load_component(
             text_encoder_dir, TextProjection, SentenceEncoderConfig, "transformers", allow_pickle
