@@ -158,7 +158,6 @@ def train_clap(
     caption_names = sorted(set(data.captions))
     caption_ids = torch.tensor([caption_names.index(caption) for caption in data.captions])
     device = torch.device(settings.device)
-    tokenizer = AutoTokenizer.from_pretrained(pretrained_base_folder())
 
     torch.manual_seed(settings.seed)
     pretrained = settings.text_tower == "pretrained"
@@ -173,7 +172,8 @@ def train_clap(
     modules: dict[str, nn.Module] = {"audio_encoder": audio_encoder, "projection": projection, "scale": scale}
     if pretrained:
         pooled_by_caption = pooled_pretrained(caption_names).to(device)  # (captions, 384)
-    else:
+    else:  # the scratch tower reads MiniLM's WordPiece vocabulary, nothing else of it
+        tokenizer = AutoTokenizer.from_pretrained(pretrained_base_folder())
         tower = ScratchTextTower(settings.scratch_layers, settings.scratch_width, tokenizer.vocab_size)
         modules["tower"] = tower.to(device)
     parameters = [parameter for module in modules.values() for parameter in module.parameters()]

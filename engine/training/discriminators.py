@@ -13,6 +13,17 @@ from torch import nn
 SLOPE = 0.1
 
 
+def _score(convs: nn.ModuleList, post: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Run a conv stack: (flattened scores, every layer's activations for feature matching)."""
+    features = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), SLOPE)
+        features.append(x)
+    x = post(x)
+    features.append(x)
+    return x.flatten(1), features
+
+
 class PeriodDiscriminator(nn.Module):
     """Sees the waveform folded into `period` columns: (B, samples) -> (B, 1, samples / period, period)."""
 
@@ -29,13 +40,7 @@ class PeriodDiscriminator(nn.Module):
     def forward(self, wave: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         pad = (-wave.shape[-1]) % self.period
         x = F.pad(wave, (0, pad), mode="reflect").view(wave.shape[0], 1, -1, self.period)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), SLOPE)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return _score(self.convs, self.post, x)
 
 
 class ScaleDiscriminator(nn.Module):
@@ -57,14 +62,7 @@ class ScaleDiscriminator(nn.Module):
         self.post = nn.Conv1d(w * 32, 1, 3, padding=1)
 
     def forward(self, wave: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        x = wave.unsqueeze(1)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), SLOPE)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return _score(self.convs, self.post, wave.unsqueeze(1))
 
 
 class Discriminators(nn.Module):

@@ -173,6 +173,7 @@ class LDMTrainer:
         for module in (self.vae, self.audio_encoder):
             module.to(self.device)
         self.vocoder_dir = model_dir / "vocoder"
+        self.vocoder: HifiGan | None = None  # only previews need it
         torch.manual_seed(settings.seed)
         if (model_dir / "unet" / "config.json").is_file():  # finetune: continue the checkpoint's UNet
             self.unet = load_component(model_dir / "unet", UNet, UNetConfig, "diffusers").float()
@@ -245,11 +246,13 @@ class LDMTrainer:
         """An AudioLDM pipeline around the EMA UNet, for previews."""
         from ..pipeline import AudioLDM
 
-        vocoder = load_component(self.vocoder_dir, HifiGan, VocoderConfig, "transformers").float()
+        if self.vocoder is None:  # loaded at the first preview, then kept
+            vocoder = load_component(self.vocoder_dir, HifiGan, VocoderConfig, "transformers")
+            self.vocoder = vocoder.float().to(self.device)
         return AudioLDM(
             self.ema,
             self.vae,
-            vocoder.to(self.device),
+            self.vocoder,
             self.text_encoder,
             self.schedule,
             "training",
