@@ -4,7 +4,16 @@ This package's top level imports no torch, so the GUI and the bridge can build r
 results cheaply; the model itself lives in `soundloom.engine.pipeline` (AudioLDM.load).
 """
 
+from .clip import Clip, read_clip
 from .errors import EngineError, GenerationCancelled
-from .requests import GeneratedAudio, GenerationRequest
+from .requests import EditRequest, GeneratedAudio, GenerationRequest
 
-__all__ = ["EngineError", "GeneratedAudio", "GenerationCancelled", "GenerationRequest"]
+__all__ = [
+    "Clip",
+    "EditRequest",
+    "EngineError",
+    "GeneratedAudio",
+    "GenerationCancelled",
+    "GenerationRequest",
+    "read_clip",
+]

@@ -10,7 +10,7 @@ import math
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -22,18 +22,33 @@ from .checkpoints import (
     read_json,
     resolve_checkpoint,
 )
+from .clip import resample, resample_loop
 from .device import resolve_device, resolve_dtype
 from .errors import EngineError
 from .models.clap_audio import AudioEncoder, AudioEncoderConfig
 from .models.unet import UNet, UNetConfig
 from .models.vae import AutoencoderKL, VAEConfig
 from .models.vocoder import HifiGan, VocoderConfig
-from .requests import GeneratedAudio, GenerationRequest
-from .sampling import guided, sample_ddim, sample_dpmpp_2m
-from .schedule import ScheduleConfig, alphas_cumprod
+from .requests import EditRequest, GeneratedAudio, GenerationRequest
+from .sampling import circular, guided, sample_ddim, sample_dpmpp_2m
+from .schedule import ScheduleConfig, alphas_cumprod, ddim_timesteps, dpm_timesteps
 from .text import TextEncoder, load_text_encoder
 
 Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Start:
+    """Where sampling begins: pure noise (generation), or a clip's latent noised to `strength`.
+
+    With `keep` (inpainting) the clip's latent is re-injected after every step where keep is 1.
+    """
+
+    noise: torch.Tensor  # (B, C, T, F)
+    generator: torch.Generator  # the seed's stream after drawing `noise`
+    clip_latent: torch.Tensor | None = None  # (B, C, T, F), scaled VAE latent of the clip
+    strength: float = 1.0  # 1: start from pure noise; 0: return clip_latent as it is
+    keep: torch.Tensor | None = None  # (1, 1, T, 1)
 
 
 class AudioLDM:
@@ -133,8 +148,15 @@ class AudioLDM:
         return self.text_encoder.encode(texts).to(self.dtype)
 
     @torch.inference_mode()
-    def decode_latent(self, latent: torch.Tensor) -> torch.Tensor:
-        """Scaled latent (B, C, T, F) -> waveform (B, >= T * f * hop samples), float32 on the CPU."""
+    def decode_latent(self, latent: torch.Tensor, circular: bool = False) -> torch.Tensor:
+        """Scaled latent (B, C, T, F) -> waveform (B, T * f * hop samples), float32 on the CPU.
+
+        `circular` decodes the latent as one period of a loop: three copies are decoded together and
+        the middle one kept, so the VAE and the vocoder see the loop's own wrap-around at both ends.
+        """
+        if circular:
+            period = latent.shape[2] * self.vae_factor * self.mel_config.hop_length
+            return self.decode_latent(torch.cat([latent] * 3, dim=2))[:, period : 2 * period]
         mel = self.vae.decode(latent / self.vae.config.scaling_factor)  # (B, 1, mel_frames, mel_bins)
         return self.vocoder(mel.squeeze(1)).float().cpu()
 
@@ -155,6 +177,19 @@ class AudioLDM:
         mean, _ = self.vae.encode(mel.unsqueeze(1).to(self.device, self.dtype))
         return mean * self.vae.config.scaling_factor
 
+    @torch.inference_mode()
+    def encode_audio(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Waveform (B, samples) at the model's rate -> (B, D) L2-normalised CLAP audio embeddings."""
+        if self.audio_encoder is None:
+            raise EngineError(
+                f"{self.model_id} ships only CLAP's text branch (no audio_encoder/), so it cannot embed "
+                "audio: variations and re-ranking need the audio branch. Use the built-in model or one "
+                "trained with `soundloom train`"
+            )
+        mel = waveform_to_mel(normalize_waveform(waveform.float()), self.mel_config)  # (B, frames, mel_bins)
+        embedding = self.audio_encoder(mel.to(self.device, self.dtype))
+        return torch.nn.functional.normalize(embedding.float(), dim=-1).to(self.dtype)
+
     def generate(
         self,
         request: GenerationRequest,
@@ -168,6 +203,21 @@ class AudioLDM:
         with self._lock, torch.inference_mode():
             return self._generate(request, progress, cancel)
 
+    def edit(
+        self,
+        request: EditRequest,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[GeneratedAudio]:
+        """Transfer, inpaint, extend or vary a clip (see `editing.py`); results at the clip's rate."""
+        from .editing import run_edit
+
+        problems = request.problems()
+        if problems:
+            raise EngineError("; ".join(problems))
+        with self._lock, torch.inference_mode():
+            return run_edit(self, request, progress, cancel)
+
     def _generate(
         self, request: GenerationRequest, progress: Progress | None, cancel: threading.Event | None
     ) -> list[GeneratedAudio]:
@@ -175,47 +225,17 @@ class AudioLDM:
         duration_s = request.duration_s if request.duration_s is not None else self.native_duration_s
         mel_frames, samples = self.frames_for(duration_s)
         batch = request.variations
-        # Guidance at scale 1 is a no-op and the reference skips it below 1 too: one UNet pass then.
-        use_guidance = request.guidance_scale > 1.0
-
-        texts = [request.negative_prompt, request.prompt] if use_guidance else [request.prompt]
-        embeddings = self.encode_text(texts)  # (1 or 2, D)
-        cond = embeddings[-1:].repeat(batch, 1)  # (batch, D)
-        uncond = embeddings[:1].repeat(batch, 1) if use_guidance else None
-
-        def unet(latent: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-            return self.unet(latent, t, class_condition=condition)
-
-        model = guided(unet, cond, uncond, request.guidance_scale)
-        generator = torch.Generator("cpu").manual_seed(seed)
-        shape = (
-            batch,
-            self.unet.config.in_channels,
-            mel_frames // self.vae_factor,
-            self.vocoder.config.model_in_dim // self.vae_factor,
-        )
-        # Drawn on the CPU in the model dtype, as diffusers' randn_tensor does: same seed, same sound.
-        latent = torch.randn(shape, generator=generator, dtype=self.dtype).to(self.device)
-        if request.sampler == "ddim":
-            latent = sample_ddim(
-                model,
-                latent,
-                self.schedule,
-                self.alphas_cumprod,
-                request.steps,
-                request.eta,
-                generator,
-                progress,
-                cancel,
-            )
-        else:
-            latent = sample_dpmpp_2m(
-                model, latent, self.schedule, self.alphas_cumprod, request.steps, progress, cancel
-            )
-        waveforms = self.decode_latent(latent)[:, :samples].numpy()  # (batch, samples)
+        cond, uncond = self.text_conditions(request, batch)
+        start = Start(*self.initial_noise(seed, batch, mel_frames // self.vae_factor))
+        latent = self.denoise(request, cond, uncond, start, progress, cancel)
+        waveforms = self.decode_latent(latent, circular=request.loop).numpy()  # (batch, >= samples)
+        if request.loop:
+            period = mel_frames * self.mel_config.hop_length
+            waveforms = np.stack([resample_loop(wave[:period], samples) for wave in waveforms])
+        waveforms = waveforms[:, :samples]
 
         ran = replace(request, seed=seed, duration_s=duration_s)
-        return [
+        results = [
             GeneratedAudio(
                 audio=waveforms[i].copy(),
                 sample_rate=self.sample_rate,
@@ -225,3 +245,115 @@ class AudioLDM:
             )
             for i in range(batch)
         ]
+        return self.rerank(request, results) if request.rerank else results
+
+    def text_conditions(
+        self, request: GenerationRequest, batch: int
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(cond, uncond): the prompt's and the negative prompt's embeddings, (batch, D) each.
+
+        uncond is None when guidance is off: guidance at scale 1 is a no-op and the reference skips it
+        below 1 too, so the UNet then runs once per step.
+        """
+        use_guidance = request.guidance_scale > 1.0
+        texts = [request.negative_prompt, request.prompt] if use_guidance else [request.prompt]
+        embeddings = self.encode_text(texts)  # (1 or 2, D)
+        uncond = embeddings[:1].repeat(batch, 1) if use_guidance else None
+        return embeddings[-1:].repeat(batch, 1), uncond
+
+    def initial_noise(
+        self, seed: int, batch: int, latent_frames: int
+    ) -> tuple[torch.Tensor, torch.Generator]:
+        """(batch, C, latent_frames, F) standard normal noise from the seed, and the seed's generator.
+
+        Drawn on the CPU in the model dtype, as diffusers' randn_tensor does: same seed, same sound. The
+        generator goes on to DDIM's eta > 0 noise, as in diffusers.
+        """
+        generator = torch.Generator("cpu").manual_seed(seed)
+        shape = (
+            batch,
+            self.unet.config.in_channels,
+            latent_frames,
+            self.vocoder.config.model_in_dim // self.vae_factor,
+        )
+        return torch.randn(shape, generator=generator, dtype=self.dtype).to(self.device), generator
+
+    def denoise(
+        self,
+        request: GenerationRequest,
+        cond: torch.Tensor,
+        uncond: torch.Tensor | None,
+        start: Start,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> torch.Tensor:
+        """Sample a latent (B, C, T, F) with the request's sampler from `start` (see Start)."""
+
+        def unet(latent: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+            return self.unet(latent, t, class_condition=condition)
+
+        model = guided(unet, cond, uncond, request.guidance_scale)
+        if request.loop:
+            model = circular(model, 2 ** (len(self.unet.config.block_out_channels) - 1))
+        sampler_timesteps = ddim_timesteps if request.sampler == "ddim" else dpm_timesteps
+        timesteps = sampler_timesteps(self.schedule, request.steps)
+        # diffusers' img2img rule: strength s runs the last int(steps * s) steps of the schedule.
+        first_step = len(timesteps) - min(int(request.steps * start.strength), len(timesteps))
+        if start.strength >= 1.0 or start.clip_latent is None:
+            latent = start.noise
+        elif first_step == len(timesteps):
+            return start.clip_latent  # strength 0: the clip's own latent, untouched
+        else:
+            latent = self.add_noise(start.clip_latent, start.noise, int(timesteps[first_step]))
+        after_step = None
+        if start.keep is not None:
+
+            def after_step(i: int, latent: torch.Tensor) -> torch.Tensor:
+                # Re-inject the known region, noised to the level the next step starts from (clean after
+                # the last), so the regenerated region is always denoised in its true context.
+                known = start.clip_latent
+                if i + 1 < len(timesteps):
+                    known = self.add_noise(known, start.noise, int(timesteps[i + 1]))
+                return start.keep * known + (1 - start.keep) * latent
+
+        if request.sampler == "ddim":
+            return sample_ddim(
+                model,
+                latent,
+                self.schedule,
+                self.alphas_cumprod,
+                request.steps,
+                request.eta,
+                start.generator,
+                progress,
+                cancel,
+                first_step,
+                after_step,
+            )
+        return sample_dpmpp_2m(
+            model,
+            latent,
+            self.schedule,
+            self.alphas_cumprod,
+            request.steps,
+            progress,
+            cancel,
+            first_step,
+            after_step,
+        )
+
+    def add_noise(self, clean: torch.Tensor, noise: torch.Tensor, t: int) -> torch.Tensor:
+        """The forward process q(x_t | x_0): sqrt(alpha_bar_t) * clean + sqrt(1 - alpha_bar_t) * noise."""
+        alpha_bar = self.alphas_cumprod[t]
+        return (alpha_bar**0.5 * clean.float() + (1 - alpha_bar) ** 0.5 * noise.float()).to(clean.dtype)
+
+    @torch.inference_mode()
+    def rerank(self, request: GenerationRequest, results: list[GeneratedAudio]) -> list[GeneratedAudio]:
+        """Score each result by CLAP text-audio cosine similarity (channels averaged); best first."""
+        text = self.encode_text([request.prompt]).float()  # (1, D)
+        for result in results:
+            channels = result.audio.reshape(len(result.audio), -1).T  # (channels, samples)
+            at_model_rate = resample(channels.T, result.sample_rate, self.sample_rate).T
+            audio = self.encode_audio(torch.from_numpy(np.ascontiguousarray(at_model_rate))).float()
+            result.score = float((audio @ text.T).mean())
+        return sorted(results, key=lambda result: -result.score)

@@ -9,10 +9,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .clip import Clip
+
 SAMPLERS = ("ddim", "dpm++")
 MAX_DURATION_S = 60.0  # 6x AudioLDM's training length; beyond it quality falls apart and memory grows fast
 MAX_VARIATIONS = 16
 MAX_STEPS = 1000
+EDIT_OPERATIONS = ("transfer", "inpaint", "extend", "vary")
+DEFAULT_FADE_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -28,16 +32,21 @@ class GenerationRequest:
     sampler: str = "dpm++"
     variations: int = 1
     eta: float = 0.0  # DDIM only: 0 deterministic, 1 ancestral
+    loop: bool = False  # seamless at the wrap point, exactly `duration_s` long
+    rerank: bool = False  # order the variations by CLAP text-audio similarity, best first
 
     def problems(self) -> list[str]:
         """Every reason this request cannot run, as user-facing sentences (empty when it is valid)."""
+        found = [] if isinstance(self.prompt, str) and self.prompt.strip() else ["the prompt is empty"]
+        return found + self.sampling_problems()
+
+    def sampling_problems(self) -> list[str]:
+        """The problems of everything but the prompt (edits that need no prompt check these)."""
         found = []
         for name in ("steps", "variations") + (("seed",) if self.seed is not None else ()):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
                 return [f"{name} must be a whole number, got {value!r}"]
-        if not isinstance(self.prompt, str) or not self.prompt.strip():
-            found.append("the prompt is empty")
         if self.duration_s is not None and not (0 < self.duration_s <= MAX_DURATION_S):
             found.append(
                 f"duration must be above 0 and at most {MAX_DURATION_S:g} s, got {self.duration_s:g}"
@@ -59,15 +68,76 @@ class GenerationRequest:
         return found
 
 
+@dataclass(frozen=True)
+class EditRequest:
+    """An operation on a user's clip; `generation` holds the prompt and the sampling options.
+
+    transfer: re-imagine the clip from `strength` of the way through the schedule (0 = the clip's own
+    round trip, 1 = a fresh generation). inpaint: regenerate [start_s, end_s). extend: continue the clip
+    by `extend_s` seconds. vary: new clips conditioned on the clip's CLAP audio embedding (no prompt).
+    The result has the clip's sample rate and channels; its length is the clip's (extend: plus extend_s).
+    """
+
+    operation: str
+    clip: Clip
+    generation: GenerationRequest  # its duration_s must be None: the clip sets the length
+    strength: float = 0.5
+    start_s: float | None = None
+    end_s: float | None = None
+    fade_s: float = DEFAULT_FADE_S  # equal-power crossfade each side of an inpainted region
+    extend_s: float | None = None
+
+    def problems(self) -> list[str]:
+        if self.operation not in EDIT_OPERATIONS:
+            return [f"unknown operation {self.operation!r} (choose from {', '.join(EDIT_OPERATIONS)})"]
+        generation = self.generation
+        found = generation.problems() if self.operation != "vary" else generation.sampling_problems()
+        if generation.duration_s is not None:
+            found.append("the clip sets the duration; leave duration_s unset")
+        if self.clip.frames == 0:
+            found.append("the clip is empty")
+        length_s = self.clip.duration_s + (self.extend_s or 0.0)
+        if length_s > MAX_DURATION_S and self.operation != "extend":
+            found.append(f"the clip is {length_s:.2f} s; the limit is {MAX_DURATION_S:g} s")
+        if self.operation == "transfer" and not 0 <= self.strength <= 1:
+            found.append(f"strength must be between 0 and 1, got {self.strength:g}")
+        if self.operation == "inpaint":
+            found += self._region_problems()
+        if self.operation == "extend" and not (
+            self.extend_s is not None and 0 < self.extend_s <= MAX_DURATION_S / 2
+        ):
+            found.append(f"extend by more than 0 and at most {MAX_DURATION_S / 2:g} s, got {self.extend_s}")
+        if generation.loop and self.operation in ("inpaint", "extend"):
+            found.append(f"loop applies to generate, transfer and vary, not {self.operation}")
+        if not 0 <= self.fade_s <= 1:
+            found.append(f"the crossfade must be between 0 and 1 s, got {self.fade_s:g}")
+        return found
+
+    def _region_problems(self) -> list[str]:
+        if self.start_s is None or self.end_s is None:
+            return ["inpainting needs a region: start and end in seconds"]
+        if not 0 <= self.start_s < self.end_s <= self.clip.duration_s:
+            return [
+                f"the region {self.start_s:g}-{self.end_s:g} s must be non-empty and inside the clip "
+                f"(0-{self.clip.duration_s:.3f} s)"
+            ]
+        return []
+
+
 @dataclass
 class GeneratedAudio:
-    """One variation: mono float32 samples in [-1, 1] at `sample_rate`, and everything that made it."""
+    """One variation and everything that made it.
+
+    Generations are mono (samples,) float32 at the model's rate; edits are (frames, channels) at the
+    clip's rate. `score` is the CLAP text-audio cosine similarity when the request asked to rerank.
+    """
 
     audio: np.ndarray = field(repr=False)
     sample_rate: int
-    request: GenerationRequest  # as run: seed and duration filled in
-    variation: int  # 1-based, within the request
+    request: GenerationRequest | EditRequest  # as run: seed (and duration) filled in
+    variation: int  # 1-based, within the request, in the order returned
     model_id: str
+    score: float | None = None
 
     @property
     def duration_s(self) -> float:

@@ -22,6 +22,8 @@ from .schedule import ScheduleConfig, ddim_timesteps, dpm_timesteps
 
 Model = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Callback = Callable[[int, int], None]
+# after_step(i, latent) -> latent: runs after step i; inpainting re-injects the known region there.
+AfterStep = Callable[[int, torch.Tensor], torch.Tensor]
 
 
 def guided(
@@ -39,6 +41,28 @@ def guided(
     def denoise(latent: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         out_uncond, out_cond = model(torch.cat([latent, latent]), t, both).chunk(2)
         return out_uncond + guidance_scale * (out_cond - out_uncond)
+
+    return denoise
+
+
+def circular(model: Model, multiple: int) -> Model:
+    """Seamless loops: the model denoises the latent (B, C, T, F) as one period of a circle.
+
+    Each call sees the latent wrapped around by a quarter of its length on both sides (so frames at the
+    wrap point have their true neighbours) and rolled by a shift that changes with t (so the padded
+    edges fall somewhere else at every step). Pads and shifts are multiples of `multiple`, the UNet's
+    time downsampling, so its grid stays aligned.
+    """
+
+    def denoise(latent: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        frames = latent.shape[2]
+        positions = max(frames // multiple, 1)
+        shift = (int(t) * 7919) % positions * multiple  # 7919 (prime): shifts spread over the loop
+        pad = min(-(-frames // (4 * multiple)) * multiple, frames)
+        rolled = torch.roll(latent, shift, dims=2)
+        wrapped = torch.cat([rolled[:, :, frames - pad :], rolled, rolled[:, :, :pad]], dim=2)
+        output = model(wrapped, t)[:, :, pad : pad + frames]
+        return torch.roll(output, -shift, dims=2)
 
     return denoise
 
@@ -71,11 +95,14 @@ def sample_ddim(
     generator: torch.Generator | None = None,
     callback: Callback | None = None,
     cancel: threading.Event | None = None,
+    first_step: int = 0,
+    after_step: AfterStep | None = None,
 ) -> torch.Tensor:
     """DDIM (Song et al. 2020), eta = 0 deterministic, eta = 1 DDPM-like; as diffusers' DDIMScheduler."""
     timesteps = ddim_timesteps(config, steps)
     final_alpha_bar = torch.tensor(1.0) if config.set_alpha_to_one else alphas_cumprod[0]
-    for i, t in enumerate(timesteps):
+    for i in range(first_step, len(timesteps)):
+        t = timesteps[i]
         # diffusers steps back by n // steps whatever the spacing; matching it keeps seeds reproducible.
         t_prev = t - config.num_train_timesteps // steps
         alpha_bar = alphas_cumprod[t]
@@ -92,7 +119,9 @@ def sample_ddim(
         if eta > 0:
             noise = torch.randn(output.shape, generator=generator, dtype=output.dtype).to(output.device)
             latent = latent + std * noise
-        _step_done(i, len(timesteps), callback, cancel)
+        if after_step is not None:
+            latent = after_step(i, latent)
+        _step_done(i - first_step, len(timesteps) - first_step, callback, cancel)
     return latent
 
 
@@ -104,6 +133,8 @@ def sample_dpmpp_2m(
     steps: int,
     callback: Callback | None = None,
     cancel: threading.Event | None = None,
+    first_step: int = 0,
+    after_step: AfterStep | None = None,
 ) -> torch.Tensor:
     """DPM-Solver++(2M) (Lu et al. 2022), data prediction, midpoint form; first order on the last step.
 
@@ -119,8 +150,8 @@ def sample_dpmpp_2m(
     lam = torch.log(alpha) - torch.log(sigma)  # +inf at the final, noise-free level
     out_dtype = latent.dtype
     previous_x0 = None
-    for i, t in enumerate(timesteps):
-        output = model(latent, torch.tensor(t))
+    for i in range(first_step, len(timesteps)):
+        output = model(latent, torch.tensor(timesteps[i]))
         x0, _ = predict_x0_eps(output, latent, alpha[i], sigma[i], config.prediction_type)
         latent = latent.float()
         h = lam[i + 1] - lam[i]
@@ -132,5 +163,7 @@ def sample_dpmpp_2m(
         latent = (sigma[i + 1] / sigma[i]) * latent - alpha[i + 1] * torch.expm1(-h) * x0_blend
         latent = latent.to(out_dtype)
         previous_x0 = x0
-        _step_done(i, len(timesteps), callback, cancel)
+        if after_step is not None:
+            latent = after_step(i, latent)
+        _step_done(i - first_step, len(timesteps) - first_step, callback, cancel)
     return latent

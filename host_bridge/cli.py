@@ -11,9 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from ..engine import EngineError, GenerationRequest
+from ..engine import EditRequest, EngineError, GeneratedAudio, GenerationRequest, read_clip
 from ..engine.default_model import resolve_model
-from ..engine.requests import SAMPLERS
+from ..engine.requests import DEFAULT_FADE_S, EDIT_OPERATIONS, SAMPLERS
 from .output import OutputError, plan_outputs, slug, write_text, write_wav
 from .train_cli import add_train_parser, run_train
 
@@ -49,6 +49,30 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_generation_options(parser: argparse.ArgumentParser, loop: bool = True, rerank: bool = True) -> None:
+    parser.add_argument(
+        "--model",
+        default="default",
+        help="'default' (built in), a checkpoint folder, or a hub id, e.g. cvssp/audioldm-s-full-v2",
+    )
+    parser.add_argument("--negative", default="", help="what the sound should not be")
+    parser.add_argument("--steps", type=int, default=25)
+    parser.add_argument("--guidance", type=float, default=2.5, help="classifier-free guidance scale")
+    parser.add_argument("--seed", type=int, default=None, help="default: a random seed, printed")
+    parser.add_argument("--sampler", default="dpm++", help=f"one of: {', '.join(SAMPLERS)}")
+    parser.add_argument("--eta", type=float, default=0.0, help="DDIM noise (0 deterministic)")
+    parser.add_argument("--variations", type=int, default=1)
+    if loop:
+        parser.add_argument("--loop", action="store_true", help="seamless at the wrap point")
+    if rerank:
+        parser.add_argument(
+            "--rerank", action="store_true", help="order the variations by CLAP score, best first"
+        )
+    parser.add_argument("--out", required=True, type=Path, help="a .wav file, or an existing folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files named by --out")
+    _add_engine_options(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="soundloom", description="Text-to-audio latent diffusion for sound design."
@@ -58,23 +82,38 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="generate sounds from a text prompt")
     generate.add_argument("prompt")
     generate.add_argument(
-        "--model",
-        default="default",
-        help="'default' (built in), a checkpoint folder, or a hub id, e.g. cvssp/audioldm-s-full-v2",
-    )
-    generate.add_argument("--negative", default="", help="what the sound should not be")
-    generate.add_argument(
         "--duration", type=float, default=None, help="seconds (default: the model's native length)"
     )
-    generate.add_argument("--steps", type=int, default=25)
-    generate.add_argument("--guidance", type=float, default=2.5, help="classifier-free guidance scale")
-    generate.add_argument("--seed", type=int, default=None, help="default: a random seed, printed")
-    generate.add_argument("--sampler", default="dpm++", help=f"one of: {', '.join(SAMPLERS)}")
-    generate.add_argument("--eta", type=float, default=0.0, help="DDIM noise (0 deterministic)")
-    generate.add_argument("--variations", type=int, default=1)
-    generate.add_argument("--out", required=True, type=Path, help="a .wav file, or an existing folder")
-    generate.add_argument("--overwrite", action="store_true", help="replace existing files named by --out")
-    _add_engine_options(generate)
+    _add_generation_options(generate)
+
+    transfer = commands.add_parser("transfer", help="re-imagine a clip as the prompt (style transfer)")
+    transfer.add_argument("input", type=Path, help="WAV, AIFF or FLAC, any rate, mono or stereo")
+    transfer.add_argument("prompt")
+    transfer.add_argument(
+        "--strength", type=float, default=0.5, help="0 keeps the clip, 1 is a fresh generation"
+    )
+    _add_generation_options(transfer)
+
+    inpaint = commands.add_parser("inpaint", help="regenerate a time region of a clip from a prompt")
+    inpaint.add_argument("input", type=Path)
+    inpaint.add_argument("prompt")
+    inpaint.add_argument("--start", type=float, required=True, help="region start, seconds")
+    inpaint.add_argument("--end", type=float, required=True, help="region end (exclusive), seconds")
+    inpaint.add_argument(
+        "--fade", type=float, default=DEFAULT_FADE_S, help="equal-power crossfade each side, seconds"
+    )
+    _add_generation_options(inpaint, loop=False)
+
+    extend = commands.add_parser("extend", help="continue a clip by some seconds")
+    extend.add_argument("input", type=Path)
+    extend.add_argument("prompt")
+    extend.add_argument("--seconds", type=float, required=True, help="how much to add")
+    extend.add_argument("--fade", type=float, default=DEFAULT_FADE_S, help="crossfade at the join, seconds")
+    _add_generation_options(extend, loop=False)
+
+    vary = commands.add_parser("vary", help="new sounds like a clip (its CLAP audio embedding)")
+    vary.add_argument("input", type=Path)
+    _add_generation_options(vary, rerank=False)
 
     models = commands.add_parser("models", help="work with checkpoints")
     model_commands = models.add_subparsers(dest="models_command", required=True)
@@ -103,37 +142,87 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_generate(args: argparse.Namespace) -> int:
-    request = GenerationRequest(
-        prompt=args.prompt,
+def _generation_request(args: argparse.Namespace, prompt: str, duration_s: float | None) -> GenerationRequest:
+    return GenerationRequest(
+        prompt=prompt,
         negative_prompt=args.negative,
-        duration_s=args.duration,
+        duration_s=duration_s,
         steps=args.steps,
         guidance_scale=args.guidance,
         seed=args.seed,
         sampler=args.sampler,
         variations=args.variations,
         eta=args.eta,
+        loop=getattr(args, "loop", False),
+        rerank=getattr(args, "rerank", False),
     )
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    request = _generation_request(args, args.prompt, args.duration)
     problems = request.problems()
     if problems:
         raise EngineError("; ".join(problems))
     # Check the destination before the (slow) model load; the stem is finalised once the seed is known.
     plan_outputs(args.out, request.variations, "check", args.overwrite)
+    model = _load_model(args)
+    results = model.generate(request, progress=ProgressBar("generating"))
+    return _write_results(args, results, slug(request.prompt))
 
+
+def run_edit(args: argparse.Namespace) -> int:
+    from ..engine.requests import MAX_DURATION_S
+
+    operation = args.command
+    prompt = getattr(args, "prompt", "")
+    if args.out.resolve() == args.input.resolve():  # even with --overwrite
+        raise OutputError(f"--out {args.out} is the input clip; user audio is never overwritten")
+    clip = read_clip(args.input, MAX_DURATION_S)
+    request = EditRequest(
+        operation,
+        clip,
+        _generation_request(args, prompt, None),
+        strength=getattr(args, "strength", 0.5),
+        start_s=getattr(args, "start", None),
+        end_s=getattr(args, "end", None),
+        fade_s=getattr(args, "fade", DEFAULT_FADE_S),
+        extend_s=getattr(args, "seconds", None),
+    )
+    problems = request.problems()
+    if problems:
+        raise EngineError("; ".join(problems))
+    plan_outputs(args.out, request.generation.variations, "check", args.overwrite)
+    model = _load_model(args)
+    results = model.edit(request, progress=ProgressBar(operation))
+    stem = f"{args.input.stem}_{operation}" + (f"_{slug(prompt)}" if prompt else "")
+    return _write_results(args, results, stem)
+
+
+def _load_model(args: argparse.Namespace):
     from ..engine.pipeline import AudioLDM  # imports torch: only when there is work to do
 
-    model = AudioLDM.load(
+    return AudioLDM.load(
         resolve_model(args.model), device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle
     )
-    results = model.generate(request, progress=ProgressBar("generating"))
-    seed = results[0].request.seed
-    paths = plan_outputs(args.out, len(results), f"{slug(request.prompt)}_{seed}", args.overwrite)
+
+
+def _write_results(args: argparse.Namespace, results: list[GeneratedAudio], stem: str) -> int:
+    request = results[0].request
+    seed = (request if isinstance(request, GenerationRequest) else request.generation).seed
+    paths = plan_outputs(args.out, len(results), f"{stem}_{seed}", args.overwrite)
     for result, path in zip(results, paths, strict=True):
         write_wav(path, result.audio, result.sample_rate, args.overwrite)
-        print(path)
+        score = (
+            f"\tCLAP score {result.score:.4f} (variation {result.variation})"
+            if result.score is not None
+            else ""
+        )
+        print(f"{path}{score}")
+    first = results[0]
+    channels = 1 if first.audio.ndim == 1 else first.audio.shape[1]
     sys.stderr.write(
-        f"seed {seed}, {results[0].duration_s:.3f} s at {results[0].sample_rate} Hz, {len(results)} file(s)\n"
+        f"seed {seed}, {first.duration_s:.3f} s at {first.sample_rate} Hz, {channels} channel(s), "
+        f"{len(results)} file(s)\n"
     )
     return 0
 
@@ -220,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "generate":
             return run_generate(args)
+        if args.command in EDIT_OPERATIONS:
+            return run_edit(args)
         if args.command == "corpus":
             return run_corpus_build(args)
         if args.command == "train":

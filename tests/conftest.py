@@ -38,3 +38,12 @@ def engine_model(tiny_checkpoint: Path):
     from soundloom.engine.pipeline import AudioLDM
 
     return AudioLDM.load(str(tiny_checkpoint), device="cpu", dtype="float32")
+
+
+@pytest.fixture(scope="session")
+def default_model():
+    """The built-in model: trained weights, and the CLAP audio branch the published v1 layout lacks."""
+    from soundloom.engine.default_model import default_model_folder
+    from soundloom.engine.pipeline import AudioLDM
+
+    return AudioLDM.load(str(default_model_folder()), device="cpu", dtype="float32")

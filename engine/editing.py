@@ -1,0 +1,149 @@
+"""The DAW editing operations on a loaded AudioLDM: style transfer, inpainting, extend and variations.
+
+All four are AudioLDM's zero-shot audio-to-audio methods around one sampler call (`AudioLDM.denoise`):
+- transfer: the clip's latent noised `strength` of the way up the schedule, then denoised with the prompt;
+- inpaint: sampling from noise while the clip's latent, noised to each step's level, is re-injected
+  outside a latent-time mask (AudioLDM paper, section 3.4; diffusers' inpainting step order);
+- extend: inpainting a silent region appended to (the end of) the clip;
+- vary: sampling from noise conditioned on the clip's CLAP audio embedding instead of a text embedding.
+
+A DAW gets back what it sent: the clip's sample rate, channel count and length (extend: plus the new
+seconds), sample-exact. Stereo: each channel is processed, as one batch with the same noise for both, so
+the image stays coherent without collapsing to mono. Levels: the model hears each channel normalised to
+AudioLDM's peak 0.5 and its output is scaled back by the same gain, so results sit at the clip's level
+(a silent channel gets the model's own level). Inpainted and extended clips keep the original samples
+outside the region and its crossfades, bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import threading
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from .clip import Clip, equal_power_splice, fit_length, resample, resample_loop
+from .errors import EngineError
+from .pipeline import AudioLDM, Progress, Start
+from .requests import EditRequest, GeneratedAudio
+
+SILENT_PEAK = 1e-3  # -60 dBFS: below this a channel has no level to match
+
+
+def run_edit(
+    model: AudioLDM, request: EditRequest, progress: Progress | None, cancel: threading.Event | None
+) -> list[GeneratedAudio]:
+    """One edit request -> `variations` results at the clip's rate and channel layout."""
+    seed = request.generation.seed if request.generation.seed is not None else secrets.randbelow(2**31)
+    ran = replace(request, generation=replace(request.generation, seed=seed))
+    if request.operation == "extend":
+        audios = _extend(model, ran, progress, cancel)
+    else:
+        audios = _edit_clip(model, ran, ran.clip, progress, cancel)
+    results = [
+        GeneratedAudio(audio, request.clip.sample_rate, ran, i + 1, model.model_id)
+        for i, audio in enumerate(audios)
+    ]
+    if request.generation.rerank:
+        if request.operation == "vary":
+            raise EngineError("re-ranking scores a prompt, and variations have none")
+        return model.rerank(request.generation, results)
+    return results
+
+
+def _edit_clip(
+    model: AudioLDM,
+    request: EditRequest,
+    clip: Clip,
+    progress: Progress | None,
+    cancel: threading.Event | None,
+) -> list[np.ndarray]:
+    """transfer, inpaint or vary `clip` -> one (frames, channels) array per variation."""
+    generation = request.generation
+    channels, variations = clip.channels, generation.variations
+    # (channels, samples) at the model's rate; the duration is the clip's, on the model's sample grid.
+    waveform = resample(clip.audio, clip.sample_rate, model.sample_rate).T.copy()
+    model_samples = waveform.shape[1]
+    mel_frames, _ = model.frames_for(model_samples / model.sample_rate)
+    peaks = np.abs(waveform - waveform.mean(axis=1, keepdims=True)).max(axis=1)  # (channels,)
+    gains = np.where(peaks < SILENT_PEAK, 1.0, peaks / 0.5)  # undo AudioLDM's peak-0.5 normalisation
+
+    batch = variations * channels  # variation-major: row v * channels + c
+    latent_frames = mel_frames // model.vae_factor
+    noise, generator = model.initial_noise(generation.seed, variations, latent_frames)
+    noise = noise.repeat_interleave(channels, dim=0)  # both channels of a variation share its noise
+    if request.operation == "vary":
+        cond = model.encode_audio(torch.from_numpy(waveform)).repeat(variations, 1)  # (batch, D)
+        uncond = None
+        if generation.guidance_scale > 1.0:
+            uncond = model.encode_text([generation.negative_prompt]).repeat(batch, 1)
+        start = Start(noise, generator)  # a variation starts from noise: only the embedding carries the clip
+    else:
+        cond, uncond = model.text_conditions(generation, batch)
+        clip_latent = model.encode_waveform(torch.from_numpy(waveform)).repeat(variations, 1, 1, 1)
+        start = Start(noise, generator, clip_latent)
+    if request.operation == "transfer":
+        start.strength = request.strength
+    if request.operation == "inpaint":
+        start.keep = _keep_mask(model, request, latent_frames).to(model.device, model.dtype)
+
+    latent = model.denoise(generation, cond, uncond, start, progress, cancel)
+    decoded = model.decode_latent(latent, circular=generation.loop).numpy()  # (batch, mel_frames * hop)
+    decoded = decoded.reshape(variations, channels, -1) * gains[None, :, None]
+
+    outputs = []
+    for audio in decoded:  # (channels, samples) at the model's rate
+        if generation.loop:
+            period = mel_frames * model.mel_config.hop_length
+            # One period of the model's loop at 16 kHz becomes exactly the clip's frames at its rate.
+            at_clip_rate = resample_loop(audio[:, :period].T, clip.frames)
+        else:
+            at_clip_rate = resample(
+                audio[:, :model_samples].T, model.sample_rate, clip.sample_rate, clip.frames
+            )
+        if request.operation == "inpaint":
+            at_clip_rate = _splice(clip, at_clip_rate, request)
+        outputs.append(at_clip_rate)
+    return outputs
+
+
+def _keep_mask(model: AudioLDM, request: EditRequest, latent_frames: int) -> torch.Tensor:
+    """(1, 1, T, 1): 0 on the latent frames the region and its crossfades touch, 1 elsewhere."""
+    frame_s = model.vae_factor * model.seconds_per_mel_frame
+    first = max(math.floor((request.start_s - request.fade_s) / frame_s), 0)
+    last = min(math.ceil((request.end_s + request.fade_s) / frame_s), latent_frames)
+    keep = torch.ones(1, 1, latent_frames, 1)
+    keep[:, :, first:last] = 0
+    return keep
+
+
+def _splice(clip: Clip, new: np.ndarray, request: EditRequest) -> np.ndarray:
+    rate = clip.sample_rate
+    start, end = round(request.start_s * rate), round(request.end_s * rate)
+    return equal_power_splice(clip.audio, new, start, end, round(request.fade_s * rate))
+
+
+def _extend(
+    model: AudioLDM, request: EditRequest, progress: Progress | None, cancel: threading.Event | None
+) -> list[np.ndarray]:
+    """Continue the clip: inpaint silence appended to its last `native_duration_s` seconds of context."""
+    clip, rate = request.clip, request.clip.sample_rate
+    context = min(clip.frames, round(model.native_duration_s * rate))
+    new_frames = round(request.extend_s * rate)
+    window_audio = np.concatenate([clip.audio[-context:], np.zeros((new_frames, clip.channels), np.float32)])
+    window = Clip(window_audio, rate, clip.source)
+    inpaint = replace(
+        request,
+        operation="inpaint",
+        clip=window,
+        start_s=context / rate,
+        end_s=(context + new_frames) / rate,
+    )
+    head = clip.audio[: clip.frames - context]
+    return [
+        fit_length(np.concatenate([head, tail]), clip.frames + new_frames)
+        for tail in _edit_clip(model, inpaint, window, progress, cancel)
+    ]
