@@ -180,11 +180,14 @@ class AudioLDM:
     @torch.inference_mode()
     def encode_audio(self, waveform: torch.Tensor) -> torch.Tensor:
         """Waveform (B, samples) at the model's rate -> (B, D) L2-normalised CLAP audio embeddings."""
+        if getattr(self.text_encoder, "feature_extractor", None) is not None:  # a full published ClapModel
+            return self.text_encoder.encode_audio(waveform, self.sample_rate).to(self.dtype)
         if self.audio_encoder is None:
             raise EngineError(
-                f"{self.model_id} ships only CLAP's text branch (no audio_encoder/), so it cannot embed "
-                "audio: variations and re-ranking need the audio branch. Use the built-in model or one "
-                "trained with `soundloom train`"
+                f"{self.model_id} ships only CLAP's text branch (ClapTextModelWithProjection, no audio "
+                "branch), so it cannot embed audio: variations and re-ranking need CLAP's audio branch. "
+                "Use the built-in model, one trained with `soundloom train`, or a checkpoint whose "
+                "text_encoder/ is a full ClapModel"
             )
         mel = waveform_to_mel(normalize_waveform(waveform.float()), self.mel_config)  # (B, frames, mel_bins)
         embedding = self.audio_encoder(mel.to(self.device, self.dtype))

@@ -22,16 +22,21 @@ log = logging.getLogger(__name__)
 
 
 class ClapTextEncoder:
-    def __init__(self, model: torch.nn.Module, tokenizer) -> None:
+    """Published CLAP: `ClapTextModelWithProjection` (AudioLDM v1's text branch only) or a full `ClapModel`
+    (text and audio branches, with its `feature_extractor/`), which can also embed audio."""
+
+    def __init__(self, model: torch.nn.Module, tokenizer, feature_extractor=None) -> None:
         self.model = model
         self.tokenizer = tokenizer
+        self.feature_extractor = feature_extractor  # set only for a full ClapModel
+        self.text_config = getattr(model.config, "text_config", model.config)
         # RoBERTa's learned positions stop at max_position_embeddings (two are reserved for padding).
-        positions = getattr(model.config, "max_position_embeddings", 514) - 2
+        positions = getattr(self.text_config, "max_position_embeddings", 514) - 2
         self.max_tokens = min(tokenizer.model_max_length, positions)
 
     @classmethod
     def load(cls, folder: Path, allow_pickle: bool) -> ClapTextEncoder:
-        from transformers import AutoTokenizer, ClapTextModelWithProjection
+        from transformers import AutoTokenizer, ClapFeatureExtractor, ClapModel, ClapTextModelWithProjection
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # our own progress is the one a user sees
@@ -42,8 +47,19 @@ class ClapTextEncoder:
             tokenizer = AutoTokenizer.from_pretrained(folder / "tokenizer")
         except Exception as error:
             raise EngineError(f"cannot load the tokenizer in {folder / 'tokenizer'}: {error}") from None
+        config_path = folder / "text_encoder" / "config.json"
+        full = config_path.is_file() and "ClapModel" in read_json(config_path).get("architectures", [])
+        feature_extractor = None
+        if full:
+            try:
+                feature_extractor = ClapFeatureExtractor.from_pretrained(folder / "feature_extractor")
+            except Exception as error:
+                raise EngineError(
+                    f"{folder}: the full ClapModel needs its feature_extractor/ folder ({error})"
+                ) from None
+        model_class = ClapModel if full else ClapTextModelWithProjection
         try:
-            model, info = ClapTextModelWithProjection.from_pretrained(
+            model, info = model_class.from_pretrained(
                 folder / "text_encoder",
                 use_safetensors=None if allow_pickle else True,
                 output_loading_info=True,
@@ -60,7 +76,7 @@ class ClapTextEncoder:
                     f"{folder / 'text_encoder'}: {kind.replace('_', ' ')}: {keys[0]}"
                     + (f" (and {len(keys) - 1} more)" if len(keys) > 1 else "")
                 )
-        return cls(model.eval().requires_grad_(False), tokenizer)
+        return cls(model.eval().requires_grad_(False), tokenizer, feature_extractor)
 
     def to(self, device: torch.device, dtype: torch.dtype) -> ClapTextEncoder:
         self.model.to(device=device, dtype=dtype)
@@ -78,10 +94,37 @@ class ClapTextEncoder:
         if any(len(ids) > self.max_tokens for ids in untruncated):
             log.warning("prompt truncated to %d tokens, the text encoder's limit", self.max_tokens)
         device = next(self.model.parameters()).device
-        output = self.model(
+        inputs = dict(
             input_ids=tokens["input_ids"].to(device), attention_mask=tokens["attention_mask"].to(device)
         )
-        return F.normalize(output.text_embeds, dim=-1)
+        if self.feature_extractor is None:
+            return F.normalize(self.model(**inputs).text_embeds, dim=-1)
+        return F.normalize(_embedding(self.model.get_text_features(**inputs)), dim=-1)
+
+    def encode_audio(self, waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
+        """(B, samples) at sample_rate -> (B, projection_dim) unit vectors; full ClapModel only.
+
+        The clip is resampled to the feature extractor's rate (48 kHz) with soxr and cut to its window
+        (10 s) from the start: CLAP's own random crop would make the embedding vary from call to call.
+        """
+        from .clip import resample
+
+        extractor = self.feature_extractor
+        rate = extractor.sampling_rate
+        audio = resample(waveform.float().cpu().numpy().T, sample_rate, rate).T  # (B, samples at rate)
+        audio = audio[:, : int(extractor.nb_max_samples)]
+        features = extractor(list(audio), sampling_rate=rate, return_tensors="pt")
+        parameter = next(self.model.parameters())
+        output = self.model.get_audio_features(
+            input_features=features["input_features"].to(parameter.device, parameter.dtype),
+            is_longer=features.get("is_longer"),
+        )
+        return F.normalize(_embedding(output), dim=-1)
+
+
+def _embedding(output) -> torch.Tensor:
+    """transformers 5 returns the projected features as pooler_output; earlier versions, a tensor."""
+    return output if isinstance(output, torch.Tensor) else output.pooler_output
 
 
 def pretrained_base_folder() -> Path:

@@ -47,3 +47,12 @@ def default_model():
     from soundloom.engine.pipeline import AudioLDM
 
     return AudioLDM.load(str(default_model_folder()), device="cpu", dtype="float32")
+
+
+@pytest.fixture(scope="session")
+def full_clap_model(tmp_path_factory: pytest.TempPathFactory):
+    """A tiny checkpoint whose text_encoder/ is a whole ClapModel (text and audio branches)."""
+    from soundloom.engine.pipeline import AudioLDM
+
+    folder = build_checkpoint(tmp_path_factory.mktemp("checkpoints") / "full-clap", full_clap=True)
+    return AudioLDM.load(str(folder), device="cpu", dtype="float32")

@@ -87,6 +87,30 @@ TINY_TEXT = dict(
     projection_dim=16,
     max_position_embeddings=80,
 )
+# A full CLAP's audio branch (HTSAT), tiny: for checkpoints whose text_encoder/ is a whole ClapModel.
+TINY_CLAP_AUDIO = dict(
+    window_size=8,
+    spec_size=256,  # HTSAT folds 1001 frames (10 s at 48 kHz, hop 480) into a 256 x 256 image
+    patch_size=4,
+    patch_stride=[4, 4],
+    num_mel_bins=64,
+    depths=[1, 1],
+    num_attention_heads=[2, 2],
+    patch_embeds_hidden_size=16,
+    hidden_size=32,
+    projection_dim=16,
+    enable_fusion=False,
+)
+# laion/clap-htsat-unfused's feature extractor: 48 kHz, 64 mels, hop 480, 10 s windows.
+CLAP_FEATURES = dict(
+    feature_size=64,
+    sampling_rate=48000,
+    hop_length=480,
+    max_length_s=10,
+    fft_window_size=1024,
+    truncation="rand_trunc",
+    padding="repeatpad",
+)
 # cvssp/audioldm-s-full-v2's scheduler_config.json
 AUDIOLDM_SCHEDULER = dict(
     beta_start=0.0015,
@@ -109,10 +133,18 @@ def build_checkpoint(
     scheduler: dict = AUDIOLDM_SCHEDULER,
     seed: int = 0,
     tokenizer_max_length: int = 77,
+    full_clap: bool = False,
 ) -> Path:
-    """Save a random AudioLDMPipeline to `folder` with diffusers' save_pretrained; returns the folder."""
+    """Save a random AudioLDMPipeline to `folder` with diffusers' save_pretrained; returns the folder.
+
+    `full_clap` ships a whole ClapModel (text and audio branches) and its feature extractor instead of
+    the text branch alone, as a checkpoint converted with CLAP's audio branch does.
+    """
     from diffusers import AudioLDMPipeline, AutoencoderKL, DDIMScheduler, UNet2DConditionModel
     from transformers import (
+        ClapConfig,
+        ClapFeatureExtractor,
+        ClapModel,
         ClapTextConfig,
         ClapTextModelWithProjection,
         RobertaTokenizer,
@@ -132,9 +164,19 @@ def build_checkpoint(
         with torch.no_grad():
             for parameter in model.parameters():
                 parameter.add_(torch.randn_like(parameter) * 0.02)
+    if full_clap:
+        clap_config = ClapConfig(
+            text_config=text_config.to_dict(),
+            audio_config=TINY_CLAP_AUDIO,
+            projection_dim=text_config.projection_dim,
+        )
+        text_encoder = ClapModel(clap_config)
+        ClapFeatureExtractor(**CLAP_FEATURES).save_pretrained(folder / "feature_extractor")
+    else:
+        text_encoder = ClapTextModelWithProjection(text_config)
     pipe = AudioLDMPipeline(
         vae=AutoencoderKL(**vae),
-        text_encoder=ClapTextModelWithProjection(text_config),
+        text_encoder=text_encoder,
         tokenizer=RobertaTokenizer.from_pretrained(folder / "tokenizer"),
         unet=unet_model,
         scheduler=DDIMScheduler(**scheduler),

@@ -310,3 +310,29 @@ def test_bad_edit_requests_are_refused_with_the_reason(engine_model, change, mes
     request = replace(EditRequest("transfer", tone_clip(16000, 1.0, 1), PROMPT), **change)
     with pytest.raises(EngineError, match=message):
         engine_model.edit(request)
+
+
+def test_a_full_published_clap_embeds_audio_as_transformers_does(full_clap_model) -> None:
+    """text_encoder/ as a whole ClapModel: its audio branch (HTSAT, 48 kHz features) drives variations."""
+    from scipy.signal import resample_poly
+    from transformers import ClapFeatureExtractor
+
+    model = full_clap_model
+    clip = tone_clip(16000, 1.5, 2)
+    waveform = torch.from_numpy(clip.audio.T.copy())
+    ours = model.encode_audio(waveform)
+
+    extractor = ClapFeatureExtractor.from_pretrained(model.model_id + "/feature_extractor")
+    at_48k = [resample_poly(channel, 3, 1) for channel in clip.audio.T]
+    features = extractor(at_48k, sampling_rate=48000, return_tensors="pt")
+    with torch.no_grad():
+        output = model.text_encoder.model.get_audio_features(**features)
+    expected = torch.nn.functional.normalize(getattr(output, "pooler_output", output), dim=-1)
+    assert ours.shape == (2, 16)
+    assert torch.allclose(ours, expected, atol=1e-3)
+    assert not torch.allclose(ours[0], ours[1], atol=1e-3)
+
+    [variation] = model.edit(EditRequest("vary", clip, replace(PROMPT, prompt="")))
+    assert variation.audio.shape == clip.audio.shape
+    ranked = model.generate(replace(PROMPT, duration_s=0.5, variations=2, rerank=True))
+    assert all(-1 <= result.score <= 1 for result in ranked)
