@@ -26,7 +26,6 @@ import numpy as np
 import torch
 
 from .clip import Clip, equal_power_splice, fit_length, resample, resample_loop
-from .errors import EngineError
 from .pipeline import AudioLDM, Progress, Start
 from .requests import EditRequest, GeneratedAudio
 
@@ -48,8 +47,6 @@ def run_edit(
         for i, audio in enumerate(audios)
     ]
     if request.generation.rerank:
-        if request.operation == "vary":
-            raise EngineError("re-ranking scores a prompt, and variations have none")
         return model.rerank(request.generation, results)
     return results
 

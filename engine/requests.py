@@ -107,6 +107,8 @@ class EditRequest:
             self.extend_s is not None and 0 < self.extend_s <= MAX_DURATION_S / 2
         ):
             found.append(f"extend by more than 0 and at most {MAX_DURATION_S / 2:g} s, got {self.extend_s}")
+        if generation.rerank and self.operation == "vary":
+            found.append("re-ranking scores a prompt, and variations have none")
         if generation.loop and self.operation in ("inpaint", "extend"):
             found.append(f"loop applies to generate, transfer and vary, not {self.operation}")
         if not 0 <= self.fade_s <= 1:

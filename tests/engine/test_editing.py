@@ -304,6 +304,7 @@ def test_rerank_orders_by_clap_score(default_model) -> None:
         (dict(generation=replace(PROMPT, duration_s=2.0)), "the clip sets the duration"),
         (dict(clip=Clip(np.zeros((61 * 8000, 1), np.float32), 8000)), "the limit is 60 s"),
         (dict(operation="sing"), "unknown operation"),
+        (dict(operation="vary", generation=replace(PROMPT, rerank=True)), "variations have none"),
     ],
 )
 def test_bad_edit_requests_are_refused_with_the_reason(engine_model, change, message) -> None:
