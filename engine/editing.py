@@ -41,7 +41,7 @@ def run_edit(
     if request.operation == "extend":
         audios = _extend(model, ran, progress, cancel)
     else:
-        audios = _edit_clip(model, ran, ran.clip, progress, cancel)
+        audios = _edit_clip(model, ran, progress, cancel)
     results = [
         GeneratedAudio(audio, request.clip.sample_rate, ran, i + 1, model.model_id)
         for i, audio in enumerate(audios)
@@ -52,14 +52,10 @@ def run_edit(
 
 
 def _edit_clip(
-    model: AudioLDM,
-    request: EditRequest,
-    clip: Clip,
-    progress: Progress | None,
-    cancel: threading.Event | None,
+    model: AudioLDM, request: EditRequest, progress: Progress | None, cancel: threading.Event | None
 ) -> list[np.ndarray]:
-    """transfer, inpaint or vary `clip` -> one (frames, channels) array per variation."""
-    generation = request.generation
+    """transfer, inpaint or vary the request's clip -> one (frames, channels) array per variation."""
+    generation, clip = request.generation, request.clip
     channels, variations = clip.channels, generation.variations
     # (channels, samples) at the model's rate; the duration is the clip's, on the model's sample grid.
     waveform = resample(clip.audio, clip.sample_rate, model.sample_rate).T.copy()
@@ -81,11 +77,11 @@ def _edit_clip(
     else:
         cond, uncond = model.text_conditions(generation, batch)
         clip_latent = model.encode_waveform(torch.from_numpy(waveform)).repeat(variations, 1, 1, 1)
-        start = Start(noise, generator, clip_latent)
-    if request.operation == "transfer":
-        start.strength = request.strength
-    if request.operation == "inpaint":
-        start.keep = _keep_mask(model, request, latent_frames).to(model.device, model.dtype)
+        strength = request.strength if request.operation == "transfer" else 1.0
+        keep = None
+        if request.operation == "inpaint":
+            keep = _keep_mask(model, request, latent_frames).to(model.device, model.dtype)
+        start = Start(noise, generator, clip_latent, strength, keep)
 
     latent = model.denoise(generation, cond, uncond, start, progress, cancel)
     decoded = model.decode_latent(latent, circular=generation.loop).numpy()  # (batch, mel_frames * hop)
@@ -142,5 +138,5 @@ def _extend(
     head = clip.audio[: clip.frames - context]
     return [
         fit_length(np.concatenate([head, tail]), clip.frames + new_frames)
-        for tail in _edit_clip(model, inpaint, window, progress, cancel)
+        for tail in _edit_clip(model, inpaint, progress, cancel)
     ]

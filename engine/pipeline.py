@@ -355,8 +355,8 @@ class AudioLDM:
         """Score each result by CLAP text-audio cosine similarity (channels averaged); best first."""
         text = self.encode_text([request.prompt]).float()  # (1, D)
         for result in results:
-            channels = result.audio.reshape(len(result.audio), -1).T  # (channels, samples)
-            at_model_rate = resample(channels.T, result.sample_rate, self.sample_rate).T
+            frames = result.audio.reshape(len(result.audio), -1)  # (samples, channels)
+            at_model_rate = resample(frames, result.sample_rate, self.sample_rate).T  # (channels, samples)
             audio = self.encode_audio(torch.from_numpy(np.ascontiguousarray(at_model_rate))).float()
             result.score = float((audio @ text.T).mean())
         return sorted(results, key=lambda result: -result.score)

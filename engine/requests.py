@@ -96,9 +96,8 @@ class EditRequest:
             found.append("the clip sets the duration; leave duration_s unset")
         if self.clip.frames == 0:
             found.append("the clip is empty")
-        length_s = self.clip.duration_s + (self.extend_s or 0.0)
-        if length_s > MAX_DURATION_S and self.operation != "extend":
-            found.append(f"the clip is {length_s:.2f} s; the limit is {MAX_DURATION_S:g} s")
+        if self.clip.duration_s > MAX_DURATION_S and self.operation != "extend":  # extend: a tail window
+            found.append(f"the clip is {self.clip.duration_s:.2f} s; the limit is {MAX_DURATION_S:g} s")
         if self.operation == "transfer" and not 0 <= self.strength <= 1:
             found.append(f"strength must be between 0 and 1, got {self.strength:g}")
         if self.operation == "inpaint":
@@ -137,7 +136,7 @@ class GeneratedAudio:
     audio: np.ndarray = field(repr=False)
     sample_rate: int
     request: GenerationRequest | EditRequest  # as run: seed (and duration) filled in
-    variation: int  # 1-based, within the request, in the order returned
+    variation: int  # 1-based candidate number within the request (re-ranking reorders, never renumbers)
     model_id: str
     score: float | None = None
 

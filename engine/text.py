@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .checkpoints import read_json
+from .clip import resample
 from .errors import EngineError
 from .models.sentence import CLASS_NAME as SENTENCE_CLASS_NAME
 from .models.sentence import STORED_BASE, SentenceEncoderConfig, TextProjection, mean_pool
@@ -107,8 +108,6 @@ class ClapTextEncoder:
         The clip is resampled to the feature extractor's rate (48 kHz) with soxr and cut to its window
         (10 s) from the start: CLAP's own random crop would make the embedding vary from call to call.
         """
-        from .clip import resample
-
         extractor = self.feature_extractor
         rate = extractor.sampling_rate
         audio = resample(waveform.float().cpu().numpy().T, sample_rate, rate).T  # (B, samples at rate)
