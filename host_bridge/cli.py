@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,8 +15,21 @@ from pathlib import Path
 from ..engine import EditRequest, EngineError, GeneratedAudio, GenerationRequest, read_clip
 from ..engine.default_model import resolve_model
 from ..engine.requests import DEFAULT_FADE_S, EDIT_OPERATIONS, SAMPLERS
-from .output import OutputError, plan_outputs, slug, write_text, write_wav
+from ..presets import PresetError, load_library
+from .deliver import Delivery, deliver
+from .output import OutputError, plan_outputs, write_text, write_wav
+from .render_cli import (
+    add_render_options,
+    add_render_parsers,
+    delivery_from_args,
+    report,
+    run_fx_apply,
+    run_info,
+    run_presets,
+)
 from .train_cli import add_train_parser, run_train
+
+EDIT_NAME = "{input}_{operation}_{prompt}_{seed}_{variation}"
 
 
 class ProgressBar:
@@ -55,15 +69,18 @@ def _add_generation_options(parser: argparse.ArgumentParser, loop: bool = True, 
         default="default",
         help="'default' (built in), a checkpoint folder, or a hub id, e.g. cvssp/audioldm-s-full-v2",
     )
-    parser.add_argument("--negative", default="", help="what the sound should not be")
-    parser.add_argument("--steps", type=int, default=25)
-    parser.add_argument("--guidance", type=float, default=2.5, help="classifier-free guidance scale")
+    # Defaults are None so a prompt preset's settings apply unless an option is given explicitly.
+    parser.add_argument("--negative", default=None, help="what the sound should not be")
+    parser.add_argument("--steps", type=int, default=None, help="default 25")
+    parser.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale (2.5)")
     parser.add_argument("--seed", type=int, default=None, help="default: a random seed, printed")
-    parser.add_argument("--sampler", default="dpm++", help=f"one of: {', '.join(SAMPLERS)}")
+    parser.add_argument("--sampler", default=None, help=f"one of: {', '.join(SAMPLERS)} (dpm++)")
     parser.add_argument("--eta", type=float, default=0.0, help="DDIM noise (0 deterministic)")
-    parser.add_argument("--variations", type=int, default=1)
+    parser.add_argument("--variations", type=int, default=None, help="default 1")
     if loop:
-        parser.add_argument("--loop", action="store_true", help="seamless at the wrap point")
+        parser.add_argument(
+            "--loop", action=argparse.BooleanOptionalAction, default=None, help="seamless at the wrap point"
+        )
     if rerank:
         parser.add_argument(
             "--rerank", action="store_true", help="order the variations by CLAP score, best first"
@@ -80,11 +97,20 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser("generate", help="generate sounds from a text prompt")
-    generate.add_argument("prompt")
+    generate.add_argument("prompt", nargs="?", help="the sound (optional with --preset)")
     generate.add_argument(
         "--duration", type=float, default=None, help="seconds (default: the model's native length)"
     )
+    generate.add_argument("--preset", help="a prompt preset: template, negative prompt and settings")
+    generate.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="BLANK=TEXT",
+        help="fill a preset's blank, e.g. surface=snow",
+    )
     _add_generation_options(generate)
+    add_render_options(generate, "{prompt}_{seed}_{variation}")
 
     transfer = commands.add_parser("transfer", help="re-imagine a clip as the prompt (style transfer)")
     transfer.add_argument("input", type=Path, help="WAV, AIFF or FLAC, any rate, mono or stereo")
@@ -93,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--strength", type=float, default=0.5, help="0 keeps the clip, 1 is a fresh generation"
     )
     _add_generation_options(transfer)
+    add_render_options(transfer, EDIT_NAME)
 
     inpaint = commands.add_parser("inpaint", help="regenerate a time region of a clip from a prompt")
     inpaint.add_argument("input", type=Path)
@@ -103,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--fade", type=float, default=DEFAULT_FADE_S, help="equal-power crossfade each side, seconds"
     )
     _add_generation_options(inpaint, loop=False)
+    add_render_options(inpaint, EDIT_NAME)
 
     extend = commands.add_parser("extend", help="continue a clip by some seconds")
     extend.add_argument("input", type=Path)
@@ -110,10 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     extend.add_argument("--seconds", type=float, required=True, help="how much to add")
     extend.add_argument("--fade", type=float, default=DEFAULT_FADE_S, help="crossfade at the join, seconds")
     _add_generation_options(extend, loop=False)
+    add_render_options(extend, EDIT_NAME)
 
     vary = commands.add_parser("vary", help="new sounds like a clip (its CLAP audio embedding)")
     vary.add_argument("input", type=Path)
     _add_generation_options(vary, rerank=False)
+    add_render_options(vary, EDIT_NAME)
 
     models = commands.add_parser("models", help="work with checkpoints")
     model_commands = models.add_subparsers(dest="models_command", required=True)
@@ -139,35 +169,62 @@ def build_parser() -> argparse.ArgumentParser:
         help="heldout: the same clips, captioned with paraphrases never used in training",
     )
     add_train_parser(commands)
+    add_render_parsers(commands)
     return parser
 
 
-def _generation_request(args: argparse.Namespace, prompt: str, duration_s: float | None) -> GenerationRequest:
-    return GenerationRequest(
-        prompt=prompt,
-        negative_prompt=args.negative,
-        duration_s=duration_s,
-        steps=args.steps,
-        guidance_scale=args.guidance,
-        seed=args.seed,
-        sampler=args.sampler,
-        variations=args.variations,
-        eta=args.eta,
-        loop=getattr(args, "loop", False),
-        rerank=getattr(args, "rerank", False),
-    )
+def _generation_request(
+    args: argparse.Namespace, prompt: str, duration_s: float | None, preset_fields: dict | None = None
+) -> GenerationRequest:
+    """Explicit options win over the prompt preset's settings, which win over GenerationRequest's defaults."""
+    fields = dict(preset_fields or {}, prompt=prompt)
+    explicit = {
+        "negative_prompt": args.negative,
+        "duration_s": duration_s,
+        "steps": args.steps,
+        "guidance_scale": args.guidance,
+        "sampler": args.sampler,
+        "variations": args.variations,
+        "loop": getattr(args, "loop", None),
+    }
+    fields.update({key: value for key, value in explicit.items() if value is not None})
+    return GenerationRequest(seed=args.seed, eta=args.eta, rerank=getattr(args, "rerank", False), **fields)
+
+
+def _check(*problem_lists: list[str]) -> None:
+    problems = [problem for problems in problem_lists for problem in problems]
+    if problems:
+        raise EngineError("; ".join(problems))
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    request = _generation_request(args, args.prompt, args.duration)
-    problems = request.problems()
-    if problems:
-        raise EngineError("; ".join(problems))
-    # Check the destination before the (slow) model load; the stem is finalised once the seed is known.
-    plan_outputs(args.out, request.variations, "check", args.overwrite)
+    library = load_library()
+    preset_fields, preset_fx = {}, None
+    if args.preset:
+        preset = library.prompt(args.preset)
+        preset_fields, preset_fx = preset.request_fields(_blanks(args.var)), preset.fx
+    elif args.var:
+        raise EngineError("--var fills a prompt preset's blanks; give --preset too")
+    prompt = args.prompt if args.prompt is not None else preset_fields.pop("prompt", "")
+    preset_fields.pop("prompt", None)
+    request = _generation_request(args, prompt, args.duration, preset_fields)
+    delivery = delivery_from_args(args, library, preset_fx)
+    _check(request.problems())
+    # Check the destination before the (slow) model load.
+    plan_outputs(args.out, request.variations, overwrite=args.overwrite)
     model = _load_model(args)
     results = model.generate(request, progress=ProgressBar("generating"))
-    return _write_results(args, results, slug(request.prompt))
+    return _write_results(args, results, delivery)
+
+
+def _blanks(assignments: list[str]) -> dict[str, str]:
+    values = {}
+    for assignment in assignments:
+        blank, equals, text = assignment.partition("=")
+        if not equals or not blank.strip():
+            raise EngineError(f"--var {assignment!r}: write BLANK=TEXT, e.g. surface=snow")
+        values[blank.strip()] = text.strip()
+    return values
 
 
 def run_edit(args: argparse.Namespace) -> int:
@@ -177,6 +234,7 @@ def run_edit(args: argparse.Namespace) -> int:
     prompt = getattr(args, "prompt", "")
     if args.out.resolve() == args.input.resolve():  # even with --overwrite
         raise OutputError(f"--out {args.out} is the input clip; user audio is never overwritten")
+    delivery = delivery_from_args(args, load_library())
     clip = read_clip(args.input, MAX_DURATION_S)
     request = EditRequest(
         operation,
@@ -188,14 +246,11 @@ def run_edit(args: argparse.Namespace) -> int:
         fade_s=getattr(args, "fade", DEFAULT_FADE_S),
         extend_s=getattr(args, "seconds", None),
     )
-    problems = request.problems()
-    if problems:
-        raise EngineError("; ".join(problems))
-    plan_outputs(args.out, request.generation.variations, "check", args.overwrite)
+    _check(request.problems())
+    plan_outputs(args.out, request.generation.variations, overwrite=args.overwrite)
     model = _load_model(args)
     results = model.edit(request, progress=ProgressBar(operation))
-    stem = f"{args.input.stem}_{operation}" + (f"_{slug(prompt)}" if prompt else "")
-    return _write_results(args, results, stem)
+    return _write_results(args, results, delivery)
 
 
 def _load_model(args: argparse.Namespace):
@@ -206,24 +261,11 @@ def _load_model(args: argparse.Namespace):
     )
 
 
-def _write_results(args: argparse.Namespace, results: list[GeneratedAudio], stem: str) -> int:
-    request = results[0].request
-    seed = (request if isinstance(request, GenerationRequest) else request.generation).seed
-    paths = plan_outputs(args.out, len(results), f"{stem}_{seed}", args.overwrite)
-    for result, path in zip(results, paths, strict=True):
-        write_wav(path, result.audio, result.sample_rate, args.overwrite)
-        score = (
-            f"\tCLAP score {result.score:.4f} (variation {result.variation})"
-            if result.score is not None
-            else ""
-        )
-        print(f"{path}{score}")
-    first = results[0]
-    channels = 1 if first.audio.ndim == 1 else first.audio.shape[1]
-    sys.stderr.write(
-        f"seed {seed}, {first.duration_s:.3f} s at {first.sample_rate} Hz, {channels} channel(s), "
-        f"{len(results)} file(s)\n"
-    )
+def _write_results(args: argparse.Namespace, results: list[GeneratedAudio], delivery: Delivery) -> int:
+    delivered = deliver(results, args.out, delivery, args.overwrite)
+    report(delivered)
+    first = delivered[0].provenance
+    sys.stderr.write(f"seed {first['seed']}, {len(delivered)} file(s)\n")
     return 0
 
 
@@ -315,6 +357,12 @@ def main(argv: list[str] | None = None) -> int:
             return run_corpus_build(args)
         if args.command == "train":
             return run_train(args, ProgressBar)
+        if args.command == "fx":
+            return run_fx_apply(args)
+        if args.command == "presets":
+            return run_presets(args)
+        if args.command == "info":
+            return run_info(args)
         if args.models_command == "list":
             return run_models_list()
         if args.models_command == "package":
@@ -323,12 +371,15 @@ def main(argv: list[str] | None = None) -> int:
             print(package_checkpoint(args.model, args.out))
             return 0
         return run_models_inspect(args)
-    except (EngineError, OutputError) as error:
+    except (EngineError, OutputError, PresetError) as error:
         print(f"soundloom: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("soundloom: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
+        return 0
 
 
 if __name__ == "__main__":

@@ -5,10 +5,15 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from ..presets.render import to_pcm
+
+SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
 
 
 class OutputError(Exception):
@@ -21,15 +26,23 @@ def slug(text: str, max_length: int = 48) -> str:
     return words[:max_length].rstrip("_") or "sound"
 
 
-def plan_outputs(out: Path, count: int, stem: str, overwrite: bool = False) -> list[Path]:
+def plan_outputs(
+    out: Path, count: int, names: list[str] | None = None, overwrite: bool = False, create: bool = False
+) -> list[Path]:
     """The file paths `count` results will be written to, checked before any work is done.
 
     `out` is a .wav file (one result: exactly it; several: out_1.wav, out_2.wav, ...) or an existing
-    folder (files `stem_1.wav`, ...). Existing files are never replaced unless `overwrite`; in a folder a
-    free name is chosen instead.
+    folder (`create`: made if missing), where the files are `names` + .wav (default take_1 ...). Existing
+    files are never replaced unless `out` names them and `overwrite`; in a folder a free name is chosen
+    instead (name-2.wav, ...), also among the names of this batch.
     """
+    if create:
+        out.mkdir(exist_ok=True)
     if out.is_dir():
-        return [_free_name(out / f"{stem}_{i}.wav") for i in range(1, count + 1)]
+        chosen: list[Path] = []
+        for name in names or [f"take_{i}" for i in range(1, count + 1)]:
+            chosen.append(_free_name(out / f"{name}.wav", chosen))
+        return chosen
     if out.suffix.lower() != ".wav":
         raise OutputError(f"--out {out}: give a .wav file or an existing folder")
     if not out.parent.is_dir():
@@ -41,24 +54,35 @@ def plan_outputs(out: Path, count: int, stem: str, overwrite: bool = False) -> l
     return paths
 
 
-def _free_name(path: Path) -> Path:
+def _free_name(path: Path, chosen: list[Path]) -> Path:
     candidate, n = path, 2
-    while candidate.exists():
+    while candidate.exists() or candidate in chosen:
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
         n += 1
     return candidate
 
 
-def write_wav(path: Path, audio: np.ndarray, sample_rate: int, overwrite: bool = False) -> Path:
-    """Write 32-bit float WAV via a temporary file in the same folder, then link/rename it into place.
+def write_wav(
+    path: Path,
+    audio: np.ndarray,
+    sample_rate: int,
+    overwrite: bool = False,
+    bit_depth: str = "32f",
+    add_chunks: Callable[[bytes], bytes] | None = None,
+) -> Path:
+    """Write a WAV via a temporary file in the same folder, then link/rename it into place.
 
-    Without `overwrite` the final link fails if the name was taken meanwhile; the temporary is removed
-    on any failure, so a reader never sees a half-written file.
+    `bit_depth` 16 (TPDF-dithered), 24 or 32f (float); `add_chunks` may rewrite the finished file's
+    bytes (provenance chunks) before it appears. Without `overwrite` the final link fails if the name was
+    taken meanwhile; the temporary is removed on any failure, so a reader never sees a half-written file.
     """
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(handle)
     try:
-        sf.write(temporary, np.asarray(audio, dtype=np.float32), sample_rate, subtype="FLOAT", format="WAV")
+        samples = to_pcm(np.asarray(audio, dtype=np.float32), bit_depth)
+        sf.write(temporary, samples, sample_rate, subtype=SUBTYPES[bit_depth], format="WAV")
+        if add_chunks is not None:
+            Path(temporary).write_bytes(add_chunks(Path(temporary).read_bytes()))
         if overwrite:
             os.replace(temporary, path)
         else:
