@@ -113,7 +113,7 @@ def request_provenance(result: GeneratedAudio) -> dict[str, Any]:
     }
     if isinstance(request, EditRequest):
         entry.update(
-            source_file=request.clip.path,
+            source_file=request.clip.source,
             strength=request.strength,
             start_s=request.start_s,
             end_s=request.end_s,

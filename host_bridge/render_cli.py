@@ -16,7 +16,7 @@ import soundfile
 
 from ..engine import EngineError, read_clip
 from ..engine.requests import MAX_DURATION_S
-from ..presets import ExportSettings, PresetError, PresetLibrary, load_library, load_preset_file
+from ..presets import ExportSettings, PresetError, PresetLibrary, build_board, load_library, load_preset_file
 from ..presets.library import preset_key
 from ..presets.loudness import integrated_loudness, true_peak_dbtp
 from ..presets.render import BIT_DEPTHS, CHANNEL_LAYOUTS, NO_CHAIN, SAMPLE_RATES, STEREO_MODES
@@ -88,6 +88,7 @@ def delivery_from_args(
     problems = delivery.problems()
     if problems:
         raise PresetError("; ".join(problems))
+    build_board(chain, args.rate or 48000)  # plugins and impulse responses load now, not after the model ran
     return delivery
 
 

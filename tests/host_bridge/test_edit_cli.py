@@ -43,7 +43,7 @@ def test_inpaint_writes_the_clip_back_with_the_region_replaced(
     fade = round(0.02 * 44100)
     assert np.array_equal(fixed[: round(0.4 * 44100) - fade], original[: round(0.4 * 44100) - fade])
     assert np.array_equal(fixed[round(0.8 * 44100) + fade :], original[round(0.8 * 44100) + fade :])
-    assert "2 channel(s)" in run.stderr and "seed 7" in run.stderr
+    assert "44100 Hz, 2 ch" in run.stderr and "seed 7" in run.stderr
 
 
 @pytest.mark.parametrize(
