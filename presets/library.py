@@ -11,12 +11,12 @@ import os
 import re
 import sys
 import tempfile
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomli_w
-import tomllib
 
 from .effects import EffectChain, parse_chain
 from .errors import PresetError
