@@ -79,7 +79,7 @@ class Delivery:
     @property
     def changes_audio(self) -> bool:
         """False when the render would hand back the dry take as it is (no dry copy needed then)."""
-        return bool(self.chain.active) or self.export != ExportSettings(bit_depth="32f")
+        return bool(self.chain.active) or self.export != ExportSettings()
 
 
 @dataclass

@@ -151,14 +151,25 @@ def run_fx_apply(args: argparse.Namespace) -> int:
     """
     if args.out.resolve() == args.input.resolve():
         raise OutputError(f"--out {args.out} is the input; user audio is never overwritten")
-    delivery = replace(delivery_from_args(args, load_library()), keep_dry=False)
     if args.fx is None:
         raise PresetError("give an effect preset with --fx (or --fx none to only export)")
+    delivery = replace(delivery_from_args(args, load_library()), keep_dry=False)
     clip = read_clip(args.input, MAX_DURATION_S)
     provenance = {} if args.as_is else _provenance(args.input) or {}
     dry = Path(provenance.get("dry_file") or args.input)
     dry = dry if dry.is_absolute() else args.input.parent / dry
-    entry = {key: value for key, value in provenance.items() if key not in ("fx", "export", "created")}
+    # keep what made the take; what the render made is measured anew
+    made_by_render = {
+        "soundloom",
+        "created",
+        "fx",
+        "export",
+        "sample_rate",
+        "channels",
+        "loudness_lufs",
+        "true_peak_dbtp",
+    }
+    entry = {key: value for key, value in provenance.items() if key not in made_by_render}
     entry.update(rendered_from=str(args.input.resolve()), operation=entry.get("operation", "fx"))
     if dry.resolve() != args.input.resolve():
         if not dry.is_file():
