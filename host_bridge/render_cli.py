@@ -24,6 +24,18 @@ from .deliver import DeliveredFile, Delivery, write_takes
 from .output import OutputError
 from .wav_metadata import read_bext, read_chunks, read_provenance
 
+# Provenance fields a render writes; re-rendering measures them anew and keeps only what made the take.
+MADE_BY_RENDER = {
+    "soundloom",
+    "created",
+    "fx",
+    "export",
+    "sample_rate",
+    "channels",
+    "loudness_lufs",
+    "true_peak_dbtp",
+}
+
 
 def add_render_options(parser: argparse.ArgumentParser, name_pattern: str) -> None:
     group = parser.add_argument_group("render and export")
@@ -154,22 +166,10 @@ def run_fx_apply(args: argparse.Namespace) -> int:
     if args.fx is None:
         raise PresetError("give an effect preset with --fx (or --fx none to only export)")
     delivery = replace(delivery_from_args(args, load_library()), keep_dry=False)
-    clip = read_clip(args.input, MAX_DURATION_S)
     provenance = {} if args.as_is else _provenance(args.input) or {}
     dry = Path(provenance.get("dry_file") or args.input)
     dry = dry if dry.is_absolute() else args.input.parent / dry
-    # keep what made the take; what the render made is measured anew
-    made_by_render = {
-        "soundloom",
-        "created",
-        "fx",
-        "export",
-        "sample_rate",
-        "channels",
-        "loudness_lufs",
-        "true_peak_dbtp",
-    }
-    entry = {key: value for key, value in provenance.items() if key not in made_by_render}
+    entry = {key: value for key, value in provenance.items() if key not in MADE_BY_RENDER}
     entry.update(rendered_from=str(args.input.resolve()), operation=entry.get("operation", "fx"))
     if dry.resolve() != args.input.resolve():
         if not dry.is_file():
@@ -177,8 +177,8 @@ def run_fx_apply(args: argparse.Namespace) -> int:
                 f"{args.input} was rendered from the dry take {dry}, which is missing; "
                 "pass --as-is to process the file itself"
             )
-        clip = read_clip(dry, MAX_DURATION_S)
         sys.stderr.write(f"re-rendering the dry take {dry} (--as-is processes {args.input} itself)\n")
+    clip = read_clip(dry, MAX_DURATION_S)  # the input itself when it names no dry take
     entry["dry_file"] = str(dry.resolve())
     report(write_takes([(entry, clip.audio, clip.sample_rate)], args.out, delivery, args.overwrite))
     return 0

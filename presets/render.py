@@ -115,24 +115,27 @@ def render(
     dry_frames = audio.shape[0]
     notes: list[str] = []
     audio = _apply_chain(audio, rate, chain, loop)
+    if not np.isfinite(audio).all():  # caught where it arises, before any measurement spreads it
+        raise PresetError("the effects produced NaN or infinite samples").in_preset(chain.name)
     if not loop:
         audio = _fade(audio, rate, export.fade_in_s, export.fade_out_s)
     level_changed = bool(chain.active) or export.loudness_lufs is not None or export.peak_dbtp is not None
     gain_db = _normalisation_gain(audio, rate, export, notes)
     audio = (audio * 10 ** (gain_db / 20)).astype(np.float32)
-    if level_changed and true_peak_dbtp(audio, rate) > export.ceiling_dbtp:
-        before = integrated_loudness(audio, rate)
+    peak_dbtp, loudness_before_limit = true_peak_dbtp(audio, rate), None
+    if level_changed and peak_dbtp > export.ceiling_dbtp:
+        loudness_before_limit = integrated_loudness(audio, rate)
         audio = limit_true_peak(audio, rate, export.ceiling_dbtp)
-        lost = before - integrated_loudness(audio, rate)
-        if lost > 0.1:
-            notes.append(f"the {export.ceiling_dbtp:g} dBTP ceiling took {lost:.1f} LU of loudness")
-    if not np.isfinite(audio).all():
-        raise PresetError("the effects produced NaN or infinite samples").in_preset(chain.name)
+        peak_dbtp = true_peak_dbtp(audio, rate)
+    loudness_lufs = integrated_loudness(audio, rate)
+    if loudness_before_limit is not None and loudness_before_limit - loudness_lufs > 0.1:
+        lost = loudness_before_limit - loudness_lufs
+        notes.append(f"the {export.ceiling_dbtp:g} dBTP ceiling took {lost:.1f} LU of loudness")
     return RenderedAudio(
         audio=audio,
         sample_rate=rate,
-        loudness_lufs=integrated_loudness(audio, rate),
-        true_peak_dbtp=true_peak_dbtp(audio, rate),
+        loudness_lufs=loudness_lufs,
+        true_peak_dbtp=peak_dbtp,
         tail_s=(audio.shape[0] - dry_frames) / rate,
         gain_db=gain_db,
         notes=notes,
