@@ -27,6 +27,7 @@ from .render_cli import (
     run_info,
     run_presets,
 )
+from .serve_cli import add_serve_parsers, run_send, run_serve
 from .train_cli import add_train_parser, run_train
 
 EDIT_NAME = "{input}_{operation}_{prompt}_{seed}_{variation}"
@@ -170,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_train_parser(commands)
     add_render_parsers(commands)
+    add_serve_parsers(commands, _add_engine_options)
     return parser
 
 
@@ -253,11 +255,14 @@ def run_edit(args: argparse.Namespace) -> int:
     return _write_results(args, results, delivery)
 
 
-def _load_model(args: argparse.Namespace):
+def _load_model(args: argparse.Namespace, model_id: str | None = None):
     from ..engine.pipeline import AudioLDM  # imports torch: only when there is work to do
 
     return AudioLDM.load(
-        resolve_model(args.model), device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle
+        model_id or resolve_model(args.model),
+        device=args.device,
+        dtype=args.dtype,
+        allow_pickle=args.allow_pickle,
     )
 
 
@@ -363,6 +368,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_presets(args)
         if args.command == "info":
             return run_info(args)
+        if args.command == "serve":
+            return run_serve(args, lambda model_id, args: _load_model(args, model_id))
+        if args.command == "send":
+            return run_send(args)
         if args.models_command == "list":
             return run_models_list()
         if args.models_command == "package":

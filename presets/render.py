@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy import signal
 
-from ..engine.clip import resample, resample_loop
+from ..engine.clip import fit_length, resample, resample_loop
 from .effects import EffectChain, build_board
 from .errors import PresetError
 from .loudness import integrated_loudness, limit_true_peak, true_peak_dbtp
@@ -44,6 +44,7 @@ class ExportSettings:
     fade_in_s: float = 0.0
     fade_out_s: float = 0.0
     bit_depth: str = "32f"  # 16 (TPDF-dithered) | 24 | 32f
+    length_s: float | None = None  # deliver exactly round(length_s * rate) frames (bars at a tempo)
 
     def problems(self) -> list[str]:
         found = []
@@ -64,6 +65,8 @@ class ExportSettings:
             value = getattr(self, name)
             if value is not None and not -60 <= value <= 0:
                 found.append(f"{name.replace('_dbtp', '')} must be between -60 and 0 dBTP, got {value:g}")
+        if self.length_s is not None and not 0 < self.length_s <= 3600:
+            found.append(f"length must be above 0 and at most 3600 s, got {self.length_s:g}")
         for name in ("fade_in_s", "fade_out_s"):
             if not 0 <= getattr(self, name) <= 30:
                 found.append(f"{name.replace('_s', '').replace('_', ' ')} must be 0 to 30 s")
@@ -117,6 +120,8 @@ def render(
     audio = _apply_chain(audio, rate, chain, loop)
     if not np.isfinite(audio).all():  # caught where it arises, before any measurement spreads it
         raise PresetError("the effects produced NaN or infinite samples").in_preset(chain.name)
+    if export.length_s is not None:  # a musical length: exact to the sample at the delivery rate
+        audio = fit_length(audio, round(export.length_s * rate))
     if not loop:
         audio = _fade(audio, rate, export.fade_in_s, export.fade_out_s)
     level_changed = bool(chain.active) or export.loudness_lufs is not None or export.peak_dbtp is not None

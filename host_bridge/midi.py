@@ -1,0 +1,86 @@
+"""MIDI in the bridge: a virtual port where MIDI clock sets the tempo and notes audition the latest takes.
+
+Note `base_note + k` plays take k + 1 of the last finished job (C4 = 60 plays take 1, C#4 take 2, ...),
+note-off or note 0 velocity is ignored, Stop silences. MIDI clock (24 pulses per beat) sets the tempo that
+`bars`/`beats` lengths use. The port is opened through mido's python-rtmidi backend.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ..engine.errors import EngineError
+from .tempo import TempoState
+
+BASE_NOTE = 60
+PORT_NAME = "Soundloom"
+
+
+class Player:
+    """Plays one WAV at a time through sounddevice (PortAudio); a new take stops the one before."""
+
+    def __init__(self, device: str | int | None = None):
+        self.device = device
+        self._lock = threading.Lock()
+
+    def play(self, path: str) -> None:
+        import sounddevice
+        import soundfile
+
+        audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
+        with self._lock:
+            sounddevice.stop()
+            sounddevice.play(audio, rate, device=self.device)
+
+    def stop(self) -> None:
+        import sounddevice
+
+        with self._lock:
+            sounddevice.stop()
+
+
+class MidiControl:
+    def __init__(
+        self,
+        tempo: TempoState,
+        takes: Callable[[], list[str]],
+        play: Callable[[str], None] | None = None,
+        stop: Callable[[], None] | None = None,
+        base_note: int = BASE_NOTE,
+    ):
+        player = Player() if play is None else None
+        self.tempo, self.takes, self.base_note = tempo, takes, base_note
+        self.play = play or player.play
+        self.silence = stop or (player.stop if player else (lambda: None))
+        self._port: Any = None
+
+    def handle(self, message: Any) -> str | None:
+        """React to one mido message; returns the take path it started, if any."""
+        if message.type == "clock":
+            self.tempo.clock_tick()
+        elif message.type == "stop":
+            self.silence()
+        elif message.type == "note_on" and message.velocity > 0:
+            index = message.note - self.base_note
+            takes = self.takes()
+            if 0 <= index < len(takes):
+                self.play(takes[index])
+                return takes[index]
+        return None
+
+    def open_virtual_port(self, name: str = PORT_NAME) -> None:
+        import mido
+
+        try:
+            self._port = mido.open_input(name, virtual=True, callback=self.handle)
+        except Exception as error:
+            raise EngineError(
+                f"cannot open a virtual MIDI port ({error}); on Linux the ALSA sequencer (/dev/snd/seq) "
+                "must be present; on Windows virtual ports need loopMIDI"
+            ) from None
+
+    def stop(self) -> None:
+        if self._port is not None:
+            self._port.close()

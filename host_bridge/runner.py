@@ -1,0 +1,196 @@
+"""Turns a queued command into engine requests, runs them and delivers the files.
+
+The bridge side of the boundary: it builds plain GenerationRequest/EditRequest objects and calls the
+loaded pipeline's `generate`/`edit`; it never touches the model's modules. `plan` does every check that
+needs no model (options, the input file, the effect preset, the delivery), so a bad request is refused
+before it is accepted; `run` does the work on the worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from ..engine import EditRequest, EngineError, GenerationRequest
+from ..engine.clip import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Clip
+from ..engine.requests import MAX_DURATION_S
+from ..presets import ExportSettings, PresetError, PresetLibrary, load_library
+from ..presets.render import NO_CHAIN
+from .deliver import Delivery, deliver
+from .jobs import Job, ResultFile
+from .paths import FileRoots
+from .protocol import BAD_PATH, BAD_VALUE, Command, ProtocolError
+from .tempo import TempoState
+
+NAME_PATTERNS = {
+    "generate": "{prompt}_{seed}_{variation}",
+    "edit": "{input}_{operation}_{prompt}_{seed}_{variation}",
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked job: what to ask the engine and how to deliver it. The clip is read when it runs."""
+
+    generation: GenerationRequest
+    delivery: Delivery
+    input_path: Path | None = None
+    in_offset_s: float = 0.0
+    in_length_s: float | None = None
+
+
+class EngineRunner:
+    """Holds the loaded pipeline (anything with `generate`/`edit`/`sample_rate`) and the file roots."""
+
+    def __init__(
+        self,
+        load_model: Callable[[], Any],
+        roots: FileRoots,
+        tempo: TempoState,
+        library: PresetLibrary | None = None,
+    ):
+        self._load_model, self.roots, self.tempo = load_model, roots, tempo
+        self.library = library or load_library()
+        self._model: Any = None
+        self._model_lock = threading.Lock()
+
+    @property
+    def model(self) -> Any:
+        with self._model_lock:
+            if self._model is None:
+                self._model = self._load_model()
+            return self._model
+
+    def plan(self, command: Command) -> Plan:
+        """Check a job command completely, without the model; ProtocolError says what is wrong."""
+        options, request_id = command.options, command.request_id
+        duration_s = options.get("duration")
+        length_s = None
+        if "bars" in options or "beats" in options:
+            duration_s = length_s = self.tempo.current.seconds(
+                options.get("bars", 0.0), options.get("beats", 0.0)
+            )
+        generation = GenerationRequest(
+            prompt=command.prompt,
+            negative_prompt=options.get("negative", ""),
+            duration_s=duration_s,
+            steps=options.get("steps", 25),
+            guidance_scale=options.get("guidance", 2.5),
+            seed=options.get("seed"),
+            sampler=options.get("sampler", "dpm++"),
+            variations=options.get("variations", 1),
+            loop=bool(options.get("loop", 0)),
+        )
+        fx = options.get("fx", "")
+        if any(mark in fx for mark in ("/", "\\")) or fx.lower().endswith(".toml"):
+            raise ProtocolError(BAD_VALUE, f"fx names an effect preset, not a file: {fx[:80]!r}", request_id)
+        try:
+            chain = self.library.effect(fx) if fx else NO_CHAIN
+            export = ExportSettings(
+                sample_rate=options.get("rate"),
+                channels=options.get("channels", "same"),
+                loudness_lufs=options.get("loudness"),
+                peak_dbtp=options.get("peak"),
+                bit_depth=options.get("bit_depth", "32f"),
+                length_s=length_s,
+            )
+        except PresetError as error:
+            raise ProtocolError(BAD_VALUE, str(error), request_id) from None
+        delivery = Delivery(
+            chain, export, NAME_PATTERNS["generate" if command.kind == "generate" else "edit"], keep_dry=True
+        )
+        problems = delivery.problems()
+        if command.kind == "generate":
+            problems += generation.problems()
+            return self._checked(Plan(generation, delivery), problems, request_id)
+        input_path = self.roots.input_file(command.input, request_id)
+        clip = self._clip_header(input_path, options, request_id)
+        problems += self._edit_request(command, generation, clip).problems()
+        plan = Plan(generation, delivery, input_path, options.get("in_offset", 0.0), options.get("in_length"))
+        return self._checked(plan, problems, request_id)
+
+    def run(self, job: Job, progress: Callable[[int, int], None]) -> list[ResultFile]:
+        plan = self.plan(job.command)  # again: the input file may have changed while the job waited
+        model = self.model
+        if plan.input_path is None:
+            results = model.generate(plan.generation, progress=progress, cancel=job.cancel)
+        else:
+            clip = self._read_clip(plan)
+            results = model.edit(self._edit_request(job.command, plan.generation, clip), progress, job.cancel)
+        delivered = deliver(results, self.roots.output, plan.delivery)
+        return [
+            ResultFile(
+                str(item.path), item.rendered.duration_s, item.rendered.sample_rate, item.provenance["seed"]
+            )
+            for item in delivered
+        ]
+
+    @staticmethod
+    def _checked(plan: Plan, problems: list[str], request_id: str) -> Plan:
+        if problems:
+            raise ProtocolError(BAD_VALUE, "; ".join(problems), request_id)
+        return plan
+
+    @staticmethod
+    def _edit_request(command: Command, generation: GenerationRequest, clip: Clip) -> EditRequest:
+        options = command.options
+        return EditRequest(
+            command.kind,
+            clip,
+            generation,
+            strength=options.get("strength", 0.5),
+            start_s=options.get("start"),
+            end_s=options.get("end"),
+            fade_s=options.get("fade", 0.02),
+            extend_s=options.get("seconds"),
+        )
+
+    @staticmethod
+    def _clip_header(path: Path, options: dict[str, Any], request_id: str) -> Clip:
+        """A silent stand-in clip of the region's length and layout, from the header alone (cheap)."""
+        try:
+            info = sf.info(str(path))
+        except (sf.LibsndfileError, RuntimeError):
+            raise ProtocolError(
+                BAD_PATH, f"{path}: not a readable audio file (WAV, AIFF or FLAC)", request_id
+            ) from None
+        if info.channels not in (1, 2) or not MIN_SAMPLE_RATE <= info.samplerate <= MAX_SAMPLE_RATE:
+            raise ProtocolError(
+                BAD_PATH,
+                f"{path}: {info.channels} ch at {info.samplerate} Hz; mono/stereo, 8-192 kHz",
+                request_id,
+            )
+        offset = round(options.get("in_offset", 0.0) * info.samplerate)
+        available = info.frames - offset
+        wanted = round(options["in_length"] * info.samplerate) if "in_length" in options else available
+        if available <= 0 or wanted > available:
+            raise ProtocolError(
+                BAD_VALUE,
+                f"{path}: the region in_offset/in_length lies beyond its {info.duration:.3f} s",
+                request_id,
+            )
+        if wanted / info.samplerate > MAX_DURATION_S * 2:  # extend works on a tail window of long clips
+            raise ProtocolError(
+                BAD_VALUE, f"{path}: the region is longer than {MAX_DURATION_S * 2:g} s", request_id
+            )
+        return Clip(np.zeros((max(wanted, 1), info.channels), np.float32), info.samplerate, str(path))
+
+    @staticmethod
+    def _read_clip(plan: Plan) -> Clip:
+        assert plan.input_path is not None
+        info = sf.info(str(plan.input_path))
+        start = round(plan.in_offset_s * info.samplerate)
+        frames = round(plan.in_length_s * info.samplerate) if plan.in_length_s is not None else -1
+        try:
+            audio, rate = sf.read(str(plan.input_path), frames, start, dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as error:
+            raise EngineError(f"{plan.input_path}: cannot decode the audio ({error})") from None
+        if not np.isfinite(audio).all():
+            raise EngineError(f"{plan.input_path}: the audio holds NaN or infinite samples")
+        return Clip(audio, rate, str(plan.input_path))

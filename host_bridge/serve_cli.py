@@ -1,0 +1,275 @@
+"""`soundloom serve` (the bridge, headless) and `soundloom send` (one request from a shell or script)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ..engine.default_model import resolve_model
+from ..engine.errors import EngineError
+from .bridge import RESTART_POLICIES, Bridge
+from .journal import Journal, default_journal_path
+from .osc_transport import PacketError, StreamFrames, TcpServer, UdpServer, decode, encode, frame_packet
+from .paths import FileRoots
+from .protocol import JOB_KINDS, OPTIONS, PREFIX
+from .runner import EngineRunner
+from .spool import SpoolWatcher
+from .tempo import Tempo, TempoState
+
+DEFAULT_PORT = 9000
+
+
+def default_output_folder() -> Path:
+    return default_journal_path().parent / "output"
+
+
+def add_serve_parsers(commands: argparse._SubParsersAction, add_engine_options) -> None:
+    serve = commands.add_parser("serve", help="run the OSC bridge for DAWs, headless")
+    serve.add_argument("--model", default="default", help="'default', a checkpoint folder, or a hub id")
+    serve.add_argument(
+        "--osc-port", type=int, default=DEFAULT_PORT, help=f"UDP port (default {DEFAULT_PORT})"
+    )
+    serve.add_argument(
+        "--tcp-port", type=int, default=None, help="OSC-over-TCP (SLIP) port; default: the UDP port"
+    )
+    serve.add_argument("--no-tcp", action="store_true", help="UDP only")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="interface to listen on; anything but loopback exposes the bridge"
+    )
+    serve.add_argument(
+        "--out", type=Path, default=None, help="where results are written (default: data folder)"
+    )
+    serve.add_argument(
+        "--root", type=Path, action="append", default=[], help="a folder inputs may come from (repeatable)"
+    )
+    serve.add_argument(
+        "--no-temp-root", action="store_true", help="do not accept inputs from the temp folder"
+    )
+    serve.add_argument(
+        "--spool", type=Path, default=None, help="spool folder for Reaper (default: data folder)"
+    )
+    serve.add_argument("--journal", type=Path, default=None, help="job journal (default: data folder)")
+    serve.add_argument("--queue-size", type=int, default=32, help="jobs waiting before `busy` (default 32)")
+    serve.add_argument(
+        "--on-restart", choices=RESTART_POLICIES, default="fail", help="unfinished jobs of a previous run"
+    )
+    serve.add_argument("--bpm", type=float, default=120.0, help="tempo until the DAW sends one")
+    serve.add_argument("--midi", action="store_true", help="open a virtual MIDI port (clock, take audition)")
+    add_engine_options(serve)
+
+    send = commands.add_parser("send", help="send one request to a running bridge")
+    send.add_argument("kind", choices=[*JOB_KINDS, "cancel", "status", "ping", "presets", "models", "tempo"])
+    send.add_argument(
+        "values", nargs="*", help="generate PROMPT | transfer INPUT PROMPT | vary INPUT | cancel ID ..."
+    )
+    send.add_argument("--host", default="127.0.0.1")
+    send.add_argument("--port", type=int, default=DEFAULT_PORT)
+    send.add_argument("--tcp", action="store_true", help="OSC over TCP (SLIP) instead of UDP")
+    send.add_argument("--id", default=None, help="request id (default: a random one)")
+    send.add_argument("--wait", action="store_true", help="wait for the result; print progress and paths")
+    send.add_argument("--timeout", type=float, default=900.0, help="seconds to wait (default 900)")
+    for key, option in OPTIONS.items():
+        if key != "reply_port":
+            send.add_argument(
+                f"--{key.replace('_', '-')}", dest=f"opt_{key}", type=option.kind, help=option.help
+            )
+
+
+def run_serve(args: argparse.Namespace, load_model) -> int:
+    for port in (args.osc_port, args.tcp_port):
+        if port is not None and not 0 <= port <= 65535:
+            raise EngineError(f"port {port} is outside 0-65535")
+    if args.queue_size < 1:
+        raise EngineError(f"--queue-size must be 1 or more, got {args.queue_size}")
+    journal_path = args.journal or default_journal_path()
+    output = args.out or default_output_folder()
+    roots = FileRoots.make([*args.root, output], output, allow_temp=not args.no_temp_root)
+    tempo = TempoState(Tempo(args.bpm, 4, "default"))
+    model_id = resolve_model(args.model)
+    sys.stderr.write(f"loading {args.model} ...\n")
+    model = load_model(model_id, args)
+    runner = EngineRunner(lambda: model, roots, tempo)
+    journal = Journal(journal_path)
+
+    udp_box: dict[str, UdpServer] = {}
+    bridge = Bridge(
+        runner,
+        journal,
+        args.queue_size,
+        make_udp_reply=lambda host, port: udp_box["udp"].reply_to(host, port),
+        model_names=lambda: [str(args.model)],
+    )
+    try:
+        udp = UdpServer(args.host, args.osc_port, bridge.handle)
+        udp_box["udp"] = udp
+        tcp = (
+            None
+            if args.no_tcp
+            else TcpServer(args.host, args.tcp_port if args.tcp_port is not None else udp.port, bridge.handle)
+        )
+    except OSError as error:
+        raise EngineError(f"cannot listen on {args.host}: {error.strerror or error}") from None
+    spool = SpoolWatcher(args.spool or journal_path.parent / "spool", bridge.handle)
+    midi = None
+    if args.midi:
+        from .midi import MidiControl
+
+        midi = MidiControl(tempo, bridge.latest_takes)
+        midi.open_virtual_port()
+    leftovers = bridge.start(args.on_restart)
+    for server in (udp, tcp, spool):
+        if server is not None:
+            server.start()
+    tcp_text = f", tcp {args.host}:{tcp.port}" if tcp else ""
+    if leftovers:
+        sys.stderr.write(f"{len(leftovers)} unfinished job(s) from the last run: {args.on_restart}\n")
+    sys.stderr.write(
+        f"soundloom bridge ready: udp {args.host}:{udp.port}{tcp_text}, spool {spool.requests.parent}, "
+        f"output {output}, journal {journal_path}\n"
+    )
+    sys.stderr.flush()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        pass
+    sys.stderr.write("soundloom bridge stopping\n")
+    for server in (udp, tcp, spool, midi):
+        if server is not None:
+            server.stop()
+    bridge.stop()
+    journal.close()
+    return 0
+
+
+class Connection:
+    """One client socket (UDP, or TCP with SLIP) that sends messages and yields replies."""
+
+    def __init__(self, host: str, port: int, tcp: bool):
+        self.tcp = tcp
+        if tcp:
+            self.sock = socket.create_connection((host, port), timeout=5)
+            self.frames, self.pending = StreamFrames(), []
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock.connect((host, port))
+
+    def send(self, address: str, args: list[Any]) -> None:
+        packet = encode(address, args)
+        self.sock.sendall(frame_packet(packet, slip=True)) if self.tcp else self.sock.send(packet)
+
+    def receive(self, timeout: float) -> list[tuple[str, list[Any]]]:
+        self.sock.settimeout(max(timeout, 0.01))
+        try:
+            if not self.tcp:
+                return decode(self.sock.recv(65536))
+            while not self.pending:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise EngineError("the bridge closed the connection")
+                self.pending += self.frames.feed(chunk)
+            packet = self.pending.pop(0)
+            return decode(packet) if isinstance(packet, bytes) else []
+        except TimeoutError:
+            return []
+        except ConnectionRefusedError:
+            raise EngineError("no bridge is listening there (is `soundloom serve` running?)") from None
+        except PacketError:
+            return []
+
+
+def run_send(args: argparse.Namespace) -> int:
+    kind, values = args.kind, list(args.values)
+    request_id = args.id or f"cli-{uuid.uuid4().hex[:12]}"
+    message_args: list[Any] = []
+    if kind in JOB_KINDS:
+        wanted = {"generate": 1, "vary": 1}.get(kind, 2)
+        if len(values) != wanted:
+            shape = {"generate": "PROMPT", "vary": "INPUT"}.get(kind, "INPUT PROMPT")
+            raise EngineError(f"send {kind} takes {shape}")
+        if kind != "generate":
+            values[0] = os.path.abspath(values[0])
+        message_args = [request_id, *values]
+        for key in OPTIONS:
+            value = getattr(args, f"opt_{key}", None)
+            if value is not None:
+                message_args += [key, value]
+    elif kind == "tempo":
+        message_args = [float(values[0]), *map(int, values[1:2])] if values else []
+    else:
+        message_args = values
+    try:
+        connection = Connection(args.host, args.port, args.tcp)
+    except OSError as error:
+        raise EngineError(
+            f"cannot reach the bridge at {args.host}:{args.port}: {error.strerror or error}"
+        ) from None
+    connection.send(PREFIX + kind, message_args)
+    if kind not in JOB_KINDS:
+        return _print_replies(connection, kind)
+    return _follow_job(connection, request_id, args.wait, args.timeout)
+
+
+def _print_replies(connection: Connection, kind: str) -> int:
+    deadline, got = time.monotonic() + 5.0, 0
+    quiet_after = 0.3  # presets answers with two messages; wait a moment for more once one arrives
+    while (left := deadline - time.monotonic()) > 0:
+        replies = connection.receive(min(left, quiet_after) if got else left)
+        if not replies and got:
+            break
+        for address, reply_args in replies:
+            if address == PREFIX + "error":
+                print(f"soundloom: error: {reply_args[1]}: {reply_args[2]}", file=sys.stderr)
+                return 1
+            print(" ".join(map(str, reply_args)))
+            got += 1
+        if kind == "cancel" and not got:
+            continue
+    if not got and kind != "cancel":
+        raise EngineError("no reply from the bridge within 5 s")
+    return 0
+
+
+def _follow_job(connection: Connection, request_id: str, wait: bool, timeout: float) -> int:
+    deadline = time.monotonic() + (timeout if wait else 10.0)
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            for address, reply_args in connection.receive(min(left, 1.0)):
+                if not reply_args or reply_args[0] != request_id:
+                    continue
+                name = address.removeprefix(PREFIX)
+                if name == "error":
+                    print(f"soundloom: error: {reply_args[1]}: {reply_args[2]}", file=sys.stderr)
+                    return 1
+                if name == "accepted":
+                    sys.stderr.write(f"accepted {request_id} ({reply_args[1]} ahead)\n")
+                    if not wait:
+                        print(request_id)
+                        return 0
+                elif name == "progress":
+                    sys.stderr.write(f"\rprogress {float(reply_args[1]) * 100:5.1f}% step {reply_args[2]}")
+                elif name == "result":
+                    path, duration, rate, seed = reply_args[1:5]
+                    sys.stderr.write(f"\n{path}: {duration:.3f} s at {rate} Hz, seed {seed}")
+                elif name == "done":
+                    sys.stderr.write("\n")
+                    for path in reply_args[1:]:
+                        print(path)
+                    return 0
+    except KeyboardInterrupt:
+        connection.send(PREFIX + "cancel", [request_id])
+        print("soundloom: interrupted; cancel sent", file=sys.stderr)
+        return 130
+    print(
+        f"soundloom: error: no {'result' if wait else 'reply'} within {timeout if wait else 10:g} s",
+        file=sys.stderr,
+    )
+    return 3

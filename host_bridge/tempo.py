@@ -1,0 +1,60 @@
+"""The bridge's musical clock: a tempo (from OSC `/soundloom/tempo` or MIDI clock) turns bars and beats
+into seconds, and seconds into an exact sample count at the DAW's rate."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+
+CLOCKS_PER_BEAT = 24  # MIDI clock: 24 pulses per quarter note
+
+
+@dataclass(frozen=True)
+class Tempo:
+    bpm: float = 120.0
+    beats_per_bar: int = 4
+    source: str = "default"  # default | osc | midi-clock
+
+    def seconds(self, bars: float = 0.0, beats: float = 0.0) -> float:
+        """Length of `bars` bars plus `beats` beats (quarter notes) at this tempo."""
+        return (bars * self.beats_per_bar + beats) * 60.0 / self.bpm
+
+
+def frames_at(seconds: float, sample_rate: int) -> int:
+    return round(seconds * sample_rate)
+
+
+class TempoState:
+    """The current tempo, shared by the OSC handler, the MIDI thread and the worker."""
+
+    def __init__(self, tempo: Tempo | None = None):
+        self._tempo = tempo or Tempo()
+        self._lock = threading.Lock()
+        self._ticks: list[float] = []  # recent MIDI clock arrival times
+
+    @property
+    def current(self) -> Tempo:
+        with self._lock:
+            return self._tempo
+
+    def set(self, bpm: float, beats_per_bar: int | None = None, source: str = "osc") -> Tempo:
+        with self._lock:
+            self._tempo = Tempo(bpm, beats_per_bar or self._tempo.beats_per_bar, source)
+            return self._tempo
+
+    def clock_tick(self, now: float | None = None) -> Tempo | None:
+        """One MIDI clock pulse; after a beat's worth of pulses the tempo follows their median spacing."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if self._ticks and now - self._ticks[-1] > 1.0:  # a stopped clock: start measuring afresh
+                self._ticks.clear()
+            self._ticks = [*self._ticks[-CLOCKS_PER_BEAT:], now]
+            if len(self._ticks) <= CLOCKS_PER_BEAT:
+                return None
+            spacing = statistics.median(b - a for a, b in zip(self._ticks, self._ticks[1:], strict=False))
+        if spacing <= 0:
+            return None
+        bpm = round(60.0 / (spacing * CLOCKS_PER_BEAT), 2)
+        return self.set(bpm, source="midi-clock") if 20 <= bpm <= 400 else None
