@@ -65,6 +65,8 @@ OPTIONS: dict[str, Option] = {
     "duration": Option(float, 0, 60, "seconds"),
     "bars": Option(float, 0, 64, "length in bars at the bridge's tempo (instead of duration)"),
     "beats": Option(float, 0, 256, "length in beats at the bridge's tempo (adds to bars)"),
+    "bpm": Option(float, 20, 400, "the tempo for this request's bars/beats (else the bridge's)"),
+    "beats_per_bar": Option(int, 1, 32, "with bpm: the time signature's numerator"),
     "seed": Option(int, 0, 2**63 - 1),
     "steps": Option(int, 1, 1000),
     "guidance": Option(float, 0, 100),

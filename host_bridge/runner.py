@@ -26,7 +26,7 @@ from .deliver import Delivery, deliver
 from .jobs import Job, ResultFile
 from .paths import FileRoots
 from .protocol import BAD_PATH, BAD_VALUE, Command, ProtocolError
-from .tempo import TempoState
+from .tempo import Tempo, TempoState
 
 NAME_PATTERNS = {
     "generate": "{prompt}_{seed}_{variation}",
@@ -73,9 +73,10 @@ class EngineRunner:
         duration_s = options.get("duration")
         length_s = None
         if "bars" in options or "beats" in options:
-            duration_s = length_s = self.tempo.current.seconds(
-                options.get("bars", 0.0), options.get("beats", 0.0)
-            )
+            tempo = self.tempo.current
+            if "bpm" in options:  # the request's own tempo (a DAW sends its project's)
+                tempo = Tempo(options["bpm"], options.get("beats_per_bar", tempo.beats_per_bar), "request")
+            duration_s = length_s = tempo.seconds(options.get("bars", 0.0), options.get("beats", 0.0))
         generation = GenerationRequest(
             prompt=command.prompt,
             negative_prompt=options.get("negative", ""),

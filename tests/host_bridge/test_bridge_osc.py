@@ -231,7 +231,9 @@ def test_a_burst_of_1000_requests_all_get_accepted_or_busy(bridge) -> None:
     assert set(answers) == set(ids), f"{1000 - len(answers)} requests got no answer"
     assert len(accepted) + len(busy) == 1000 and busy and accepted
     finished = sum(address == "/soundloom/done" for address, _ in replies)
-    more = _collect(client, lambda r: finished + sum(a == "/soundloom/done" for a, _ in r) >= len(accepted), 120)
+    more = _collect(
+        client, lambda r: finished + sum(a == "/soundloom/done" for a, _ in r) >= len(accepted), 120
+    )
     assert finished + sum(address == "/soundloom/done" for address, _ in more) == len(accepted)
     client.close()
 
