@@ -319,8 +319,17 @@ def test_100000_malformed_packets_neither_crash_nor_hang_nor_write_outside(bridg
         if i % 500 == 499:
             time.sleep(0.005)  # pace, so the count measures handling rather than the kernel dropping
     sent_s = time.monotonic() - started
-    oscsend(bridge.port, "/soundloom/ping", "si", "reply_port", dump.port)
-    dump.wait_for("/soundloom/pong", timeout=120)
+    # A ping after the flood must be answered. UDP under overload may drop (the bridge answers `busy`
+    # when its inbox is full), so ask again every few seconds rather than once.
+    for _attempt in range(40):
+        oscsend(bridge.port, "/soundloom/ping", "si", "reply_port", dump.port)
+        try:
+            dump.wait_for("/soundloom/pong", timeout=3)
+            break
+        except AssertionError:
+            continue
+    else:
+        pytest.fail("the bridge stopped answering after the flood:\n" + "".join(bridge.log[-30:]))
     handled_s = time.monotonic() - started
     print(f"\nfuzz: 100000 packets sent in {sent_s:.1f} s; ping answered {handled_s:.1f} s after the first")
     assert bridge.process.poll() is None, "".join(bridge.log)
