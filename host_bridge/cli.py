@@ -27,7 +27,7 @@ from .render_cli import (
     run_info,
     run_presets,
 )
-from .serve_cli import add_serve_parsers, run_send, run_serve
+from .serve_cli import add_serve_parsers, run_live, run_send, run_serve
 from .train_cli import add_train_parser, run_train
 
 EDIT_NAME = "{input}_{operation}_{prompt}_{seed}_{variation}"
@@ -372,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_serve(args, lambda model_id, args: _load_model(args, model_id))
         if args.command == "send":
             return run_send(args)
+        if args.command == "live":
+            return run_live(args)
         if args.models_command == "list":
             return run_models_list()
         if args.models_command == "package":

@@ -1,4 +1,5 @@
-"""`soundloom serve` (the bridge, headless) and `soundloom send` (one request from a shell or script)."""
+"""`soundloom serve` (the bridge, headless), `soundloom send` (one request from a shell or script) and
+`soundloom live` (one request about Ableton Live's selected clip, read through AbletonOSC)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ..engine.default_model import resolve_model
 from ..engine.errors import EngineError
 from .bridge import RESTART_POLICIES, Bridge
 from .journal import Journal, default_journal_path
+from .live import LIVE_PORT, LIVE_REPLY_PORT, AbletonOSC, clip_job, read_selected_clip, read_tempo
 from .osc_transport import PacketError, StreamFrames, TcpServer, UdpServer, decode, encode, frame_packet
 from .paths import FileRoots
 from .protocol import JOB_KINDS, OPTIONS, PREFIX
@@ -70,15 +72,33 @@ def add_serve_parsers(commands: argparse._SubParsersAction, add_engine_options) 
     send.add_argument(
         "values", nargs="*", help="generate PROMPT | transfer INPUT PROMPT | vary INPUT | cancel ID ..."
     )
-    send.add_argument("--host", default="127.0.0.1")
-    send.add_argument("--port", type=int, default=DEFAULT_PORT)
-    send.add_argument("--tcp", action="store_true", help="OSC over TCP (SLIP) instead of UDP")
-    send.add_argument("--id", default=None, help="request id (default: a random one)")
-    send.add_argument("--wait", action="store_true", help="wait for the result; print progress and paths")
-    send.add_argument("--timeout", type=float, default=900.0, help="seconds to wait (default 900)")
+    _add_client_options(send)
+
+    live = commands.add_parser(
+        "live",
+        help="Ableton Live (AbletonOSC): generate at the song's tempo, or edit the selected Session clip",
+    )
+    live.add_argument("kind", choices=[*JOB_KINDS, "tempo"], help="tempo: set the bridge's tempo from Live's")
+    live.add_argument("prompt", nargs="?", default=None, help="the prompt (all but vary and tempo)")
+    live.add_argument("--live-host", default="127.0.0.1", help="where Live runs (default 127.0.0.1)")
+    live.add_argument("--live-port", type=int, default=LIVE_PORT, help=f"AbletonOSC's port ({LIVE_PORT})")
+    live.add_argument(
+        "--live-reply-port", type=int, default=LIVE_REPLY_PORT, help=f"its answers' port ({LIVE_REPLY_PORT})"
+    )
+    live.add_argument("--live-timeout", type=float, default=2.0, help="seconds to wait for each answer")
+    _add_client_options(live)
+
+
+def _add_client_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="the bridge's host")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="the bridge's port")
+    parser.add_argument("--tcp", action="store_true", help="OSC over TCP (SLIP) instead of UDP")
+    parser.add_argument("--id", default=None, help="request id (default: a random one)")
+    parser.add_argument("--wait", action="store_true", help="wait for the result; print progress and paths")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait (default 900)")
     for key, option in OPTIONS.items():
         if key != "reply_port":
-            send.add_argument(
+            parser.add_argument(
                 f"--{key.replace('_', '-')}", dest=f"opt_{key}", type=option.kind, help=option.help
             )
 
@@ -197,15 +217,51 @@ def run_send(args: argparse.Namespace) -> int:
             raise EngineError(f"send {kind} takes {shape}")
         if kind != "generate":
             values[0] = os.path.abspath(values[0])
-        message_args = [request_id, *values]
-        for key in OPTIONS:
-            value = getattr(args, f"opt_{key}", None)
-            if value is not None:
-                message_args += [key, value]
+        message_args = [request_id, *values, *_pairs(_job_options(args))]
     elif kind == "tempo":
         message_args = [float(values[0]), *map(int, values[1:2])] if values else []
     else:
         message_args = values
+    return _send(args, kind, message_args, request_id)
+
+
+def run_live(args: argparse.Namespace) -> int:
+    kind, prompt = args.kind, args.prompt
+    if kind in ("vary", "tempo") and prompt is not None:
+        raise EngineError(f"live {kind} takes no prompt")
+    if kind not in ("vary", "tempo") and not (prompt or "").strip():
+        raise EngineError(f"live {kind} needs a prompt")
+    options = _job_options(args)
+    with AbletonOSC(args.live_host, args.live_port, args.live_reply_port, args.live_timeout) as live:
+        tempo = read_tempo(live)
+        clip = read_selected_clip(live) if kind not in ("generate", "tempo") else None
+    sys.stderr.write(f"Live: {tempo.bpm:g} BPM, {tempo.beats_per_bar} beats a bar\n")
+    if kind == "tempo":
+        return _send(args, kind, [tempo.bpm, tempo.beats_per_bar], "")
+    request_id = args.id or f"live-{uuid.uuid4().hex[:12]}"
+    if kind == "generate":
+        options = {"bpm": tempo.bpm, "beats_per_bar": tempo.beats_per_bar} | options
+        return _send(args, kind, [request_id, prompt, *_pairs(options)], request_id)
+    if kind == "extend" and ("bars" in options or "beats" in options):  # "one more bar", at Live's tempo
+        options["seconds"] = tempo.seconds(options.pop("bars", 0.0), options.pop("beats", 0.0))
+    options |= clip_job(kind, clip, options)
+    sys.stderr.write(
+        f"Live: clip {clip.name!r} (track {clip.track + 1}, scene {clip.scene + 1}): "
+        f"{options['in_offset']:.3f} s + {options['in_length']:.3f} s of {clip.file_path}\n"
+    )
+    positional = [clip.file_path] if kind == "vary" else [clip.file_path, prompt]
+    return _send(args, kind, [request_id, *positional, *_pairs(options)], request_id)
+
+
+def _job_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {key: value for key in OPTIONS if (value := getattr(args, f"opt_{key}", None)) is not None}
+
+
+def _pairs(options: dict[str, Any]) -> list[Any]:
+    return [item for pair in options.items() for item in pair]
+
+
+def _send(args: argparse.Namespace, kind: str, message_args: list[Any], request_id: str) -> int:
     try:
         connection = Connection(args.host, args.port, args.tcp)
     except OSError as error:

@@ -1,0 +1,171 @@
+"""Ableton Live through AbletonOSC: read the song tempo and the selected clip, and turn them into a job.
+
+AbletonOSC (github.com/ideoforms/AbletonOSC, a MIDI Remote Script) listens on UDP 11000 and answers every
+getter on the same address at the asker's host, port 11001. A getter that fails inside Live (an empty
+slot, a return track) answers nothing, so every question here has a timeout and a message that says what
+was asked. Clip times come from the Live Object Model: `loop_start`/`loop_end` are the loop brace (the
+start and end markers when looping is off), in seconds for an unwarped audio clip and in beats for a
+warped one. Beats map to the file's seconds only through warp markers, which AbletonOSC does not expose,
+so a warped clip is refused with what to do instead.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import soundfile
+
+from ..engine import EngineError
+from ..engine.requests import MAX_DURATION_S
+from .osc_transport import PacketError, decode, encode
+
+LIVE_PORT = 11000
+LIVE_REPLY_PORT = 11001
+
+
+@dataclass(frozen=True)
+class SongTempo:
+    bpm: float
+    beats_per_bar: int
+
+    def seconds(self, bars: float = 0.0, beats: float = 0.0) -> float:
+        return (bars * self.beats_per_bar + beats) * 60.0 / self.bpm
+
+
+@dataclass(frozen=True)
+class LiveClip:
+    """The selected Session clip: its file and its loop brace in seconds of that file."""
+
+    track: int
+    scene: int
+    name: str
+    file_path: str
+    brace_start_s: float
+    brace_end_s: float
+    file_duration_s: float
+
+
+class AbletonOSC:
+    """Questions to AbletonOSC over UDP; each waits for the answer on the same address."""
+
+    def __init__(self, host: str, port: int, reply_port: int, timeout: float = 2.0):
+        self.target, self.timeout = (host, port), timeout
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        # A Live on another machine answers to this machine's address, so only loopback may stay private.
+        on_loopback = host in ("127.0.0.1", "localhost")
+        try:
+            self.sock.bind(("127.0.0.1" if on_loopback else "0.0.0.0", reply_port))
+        except OSError as error:
+            self.sock.close()
+            raise EngineError(
+                f"cannot listen for Live's answers on UDP {reply_port} ({error.strerror or error}); "
+                "another AbletonOSC client holds it: close it or give --live-reply-port"
+            ) from None
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> AbletonOSC:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ask(self, address: str, *ids: int) -> list[Any]:
+        """Send `address ids...` and return the answer's values, without the ids AbletonOSC echoes first."""
+        self.sock.sendto(encode(address, list(ids)), self.target)
+        deadline = time.monotonic() + self.timeout
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                packet = self.sock.recv(65536)
+            except TimeoutError:
+                break
+            except ConnectionRefusedError:  # an ICMP "port unreachable" from an earlier send
+                continue
+            try:
+                messages = decode(packet)
+            except PacketError:
+                continue
+            for reply_address, values in messages:
+                if reply_address != address:
+                    continue  # a listener's update, or a late answer to an earlier question
+                echoed = len(ids) if values[: len(ids)] == list(ids) and len(values) > len(ids) else 0
+                return values[echoed:]
+        raise EngineError(
+            f"Live did not answer {address} within {self.timeout:g} s. Is Live running with AbletonOSC "
+            "chosen as a Control Surface (Settings > Link, Tempo & MIDI), listening on "
+            f"{self.target[0]}:{self.target[1]}?"
+        )
+
+    def value(self, address: str, *ids: int) -> Any:
+        values = self.ask(address, *ids)
+        if not values:
+            raise EngineError(f"Live answered {address} without a value")
+        return values[-1]
+
+
+def read_tempo(live: AbletonOSC) -> SongTempo:
+    bpm = float(live.value("/live/song/get/tempo"))
+    beats_per_bar = int(live.value("/live/song/get/signature_numerator"))
+    return SongTempo(bpm, beats_per_bar)
+
+
+def read_selected_clip(live: AbletonOSC) -> LiveClip:
+    """The clip in the selected Session slot, checked to be an unwarped audio clip with a readable file."""
+    selected = live.ask("/live/view/get/selected_clip")
+    if len(selected) < 2:
+        raise EngineError("Live answered /live/view/get/selected_clip without a track and scene")
+    track, scene = int(selected[0]), int(selected[1])
+    where = f"track {track + 1}, scene {scene + 1}"
+    if not live.value("/live/clip_slot/get/has_clip", track, scene):
+        raise EngineError(f"the selected Session slot ({where}) is empty; select an audio clip there")
+    if not live.value("/live/clip/get/is_audio_clip", track, scene):
+        raise EngineError(f"the selected clip ({where}) is a MIDI clip; Soundloom edits audio clips")
+    name = str(live.value("/live/clip/get/name", track, scene))
+    if live.value("/live/clip/get/warping", track, scene):
+        raise EngineError(
+            f"clip {name!r} ({where}) is warped: AbletonOSC gives its region in beats with no way to map "
+            "them to the file's seconds. Turn Warp off for the clip (Clip View > Audio) and ask again"
+        )
+    file_path = str(live.value("/live/clip/get/file_path", track, scene))
+    try:
+        file_duration_s = soundfile.info(file_path).duration
+    except (OSError, RuntimeError) as error:
+        raise EngineError(f"clip {name!r} ({where}): cannot read its file {file_path}: {error}") from None
+    start_s = float(live.value("/live/clip/get/loop_start", track, scene))
+    end_s = float(live.value("/live/clip/get/loop_end", track, scene))
+    start_s, end_s = max(start_s, 0.0), min(end_s, file_duration_s)
+    if end_s <= start_s:
+        raise EngineError(
+            f"clip {name!r} ({where}): its region {start_s:.3f}-{end_s:.3f} s lies outside its "
+            f"{file_duration_s:.3f} s file"
+        )
+    return LiveClip(track, scene, name, file_path, start_s, end_s, file_duration_s)
+
+
+def clip_job(kind: str, clip: LiveClip, options: dict[str, Any]) -> dict[str, Any]:
+    """The region options of an edit `kind` on `clip`, given the user's own `options`.
+
+    transfer, vary and extend work on the loop brace. inpaint regenerates the brace itself inside the
+    whole file, so the result lines up with the original sample and can replace it in place (drop it on
+    the clip's Sample box: the markers stay); with `start`/`end` (seconds into the brace) it regenerates
+    part of the brace instead and returns the brace.
+    """
+    brace = {"in_offset": clip.brace_start_s, "in_length": clip.brace_end_s - clip.brace_start_s}
+    if kind != "inpaint" or {"start", "end"} & options.keys():
+        return brace
+    if clip.file_duration_s > MAX_DURATION_S:
+        raise EngineError(
+            f"clip {clip.name!r}: its file is {clip.file_duration_s:.1f} s; inpainting the loop brace reads "
+            f"the whole file (at most {MAX_DURATION_S:g} s). Give --start and --end (seconds into the brace)"
+        )
+    return {
+        "in_offset": 0.0,
+        "in_length": clip.file_duration_s,
+        "start": clip.brace_start_s,
+        "end": clip.brace_end_s,
+    }
