@@ -118,6 +118,24 @@ class AudioLDM:
             unet, vae, vocoder, text_encoder, schedule, model, torch_device, torch_dtype, audio_encoder
         )
 
+    def status(self) -> dict[str, str | float]:
+        """Plain facts for a status line: where the model runs, its weights' size, the GPU's allocation."""
+        modules = [self.unet, self.vae, self.vocoder, self.text_encoder, self.audio_encoder]
+        weights = sum(
+            parameter.numel() * parameter.element_size()
+            for module in modules
+            if isinstance(module, torch.nn.Module)
+            for parameter in module.parameters()
+        )
+        facts: dict[str, str | float] = {
+            "device": str(self.device),
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "weights_mb": weights / 2**20,
+        }
+        if self.device.type == "cuda":
+            facts["allocated_mb"] = torch.cuda.memory_allocated(self.device) / 2**20
+        return facts
+
     @property
     def sample_rate(self) -> int:
         return self.vocoder.config.sampling_rate

@@ -8,6 +8,7 @@ needs no model), journaled, queued and acknowledged with `accepted`, or refused 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,11 @@ class Bridge:
         self.model_names = model_names or (lambda: [])
         self._submit_lock = threading.Lock()  # plan + submit as one step per request id
         self._latest: list[str] = []  # the last finished job's files: what MIDI notes audition
+        # Called on the thread where things happen: (job, "queued" | "progress" | "done" | "error", payload);
+        # "queued" carries the reply record (udp address, spool file, or {} for TCP and in-process callers).
+        # The app's window watches every job this way, whoever sent it.
+        self.watchers: list[Callable[[Job, str, Any], None]] = []
+        self.last_message: tuple[float, str] | None = None  # (time.time(), address) of the latest request
 
     def start(self, on_restart: str = "fail") -> list[JournalEntry]:
         """Recover what a previous run left unfinished, then start the worker. Returns those entries."""
@@ -55,23 +61,31 @@ class Bridge:
         return list(self._latest)
 
     def handle(self, address: str, args: list[Any], reply: ReplyTarget) -> None:
+        self.last_message = (time.time(), address)
         reply = reply.for_port(reply_port_of(args))
         try:
             command = parse(address, args)
             if command.is_job:
-                self._submit(command, reply)
+                self.submit(command, reply)
             else:
                 self._answer(command, reply)
         except ProtocolError as error:
             reply.send(PREFIX + "error", [error.request_id, error.code, error.message])
 
-    def _submit(self, command: Command, reply: ReplyTarget) -> Job:
+    def submit(self, command: Command, reply: ReplyTarget | None = None) -> Job:
+        """Plan, journal and queue a job command; ProtocolError says why it was refused."""
+        reply = reply or ReplyTarget()
         with self._submit_lock:
             self.runner.plan(command)
             job = self.queue.submit(command, reply, reply.record())
             queued, _ = self.queue.counts()
+        self._tell_watchers(job, "queued", reply.record())  # where it came from
         reply.send(PREFIX + "accepted", [command.request_id, queued - 1])
         return job
+
+    def _tell_watchers(self, job: Job, event: str, payload: Any) -> None:
+        for watcher in self.watchers:
+            watcher(job, event, payload)
 
     def _answer(self, command: Command, reply: ReplyTarget) -> None:
         kind = command.kind
@@ -130,6 +144,7 @@ class Bridge:
         elif event == "error":
             code, message = payload
             job.reply.send(PREFIX + "error", [request_id, code, message])
+        self._tell_watchers(job, event, payload)
 
     def _recover(self, entry: JournalEntry, on_restart: str) -> None:
         reply = self._reply_from_record(entry.reply)

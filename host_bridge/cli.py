@@ -172,6 +172,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(commands)
     add_render_parsers(commands)
     add_serve_parsers(commands, _add_engine_options)
+    gui = commands.add_parser("gui", help="the desktop app: engine, DAW bridge and window in one process")
+    gui.add_argument("--model", default="default", help="'default', a checkpoint folder, or a hub id")
+    gui.add_argument(
+        "--osc-port", type=int, default=None, help="bridge port (default: the saved one, or 9000)"
+    )
+    gui.add_argument(
+        "--root", type=Path, action="append", default=[], help="a folder DAW inputs may come from"
+    )
+    gui.add_argument("--out", type=Path, default=None, help="output folder (default: the data folder's)")
+    _add_engine_options(gui)
     return parser
 
 
@@ -374,6 +384,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_send(args)
         if args.command == "live":
             return run_live(args)
+        if args.command == "gui":
+            from ..gui.app import run_gui  # imports PyQt6: only for the app
+
+            return run_gui(args)
         if args.models_command == "list":
             return run_models_list()
         if args.models_command == "package":

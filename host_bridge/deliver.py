@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -15,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import EditRequest, GeneratedAudio, GenerationRequest
+from ..engine import EditRequest, EngineError, GeneratedAudio, GenerationRequest, read_clip
 from ..engine.default_model import default_model_folder
+from ..engine.requests import MAX_DURATION_S
 from ..presets import EffectChain, ExportSettings, RenderedAudio, render
 from ..presets.render import NO_CHAIN
-from .output import plan_outputs, slug, write_wav
-from .wav_metadata import with_provenance
+from .output import OutputError, plan_outputs, slug, write_wav
+from .wav_metadata import read_provenance, with_provenance
 
 NAME_FIELDS = (
     "prompt",  # the prompt, lower case with underscores
@@ -240,3 +242,54 @@ def _name(delivery: Delivery, entry: dict[str, Any], now: datetime) -> str:
     text = re.sub(r'[\x00-\x1f<>:"/\\|?*]', "", text)  # what no file system accepts
     text = re.sub(r"_{2,}", "_", text).strip(" ._-")
     return text or "sound"
+
+
+# Provenance fields a render writes; re-rendering measures them anew and keeps only what made the take.
+MADE_BY_RENDER = {
+    "soundloom",
+    "created",
+    "fx",
+    "export",
+    "sample_rate",
+    "channels",
+    "loudness_lufs",
+    "true_peak_dbtp",
+}
+
+
+def read_file_provenance(path: Path) -> dict[str, Any] | None:
+    try:
+        return read_provenance(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def rerender(
+    source: Path,
+    out: Path,
+    delivery: Delivery,
+    as_is: bool = False,
+    overwrite: bool = False,
+    log: Callable[[str], Any] = lambda line: None,
+) -> list[DeliveredFile]:
+    """Render a file through `delivery`. A Soundloom file whose provenance names its dry take is
+    re-rendered from that take (the chain it already has is replaced, not stacked); any other file, or
+    any file with `as_is`, is the dry itself. The source is never written.
+    """
+    if out.resolve() == source.resolve():
+        raise OutputError(f"{out} is the input; user audio is never overwritten")
+    provenance = {} if as_is else read_file_provenance(source) or {}
+    dry = Path(provenance.get("dry_file") or source)
+    dry = dry if dry.is_absolute() else source.parent / dry
+    entry = {key: value for key, value in provenance.items() if key not in MADE_BY_RENDER}
+    entry.update(rendered_from=str(source.resolve()), operation=entry.get("operation", "fx"))
+    if dry.resolve() != source.resolve():
+        if not dry.is_file():
+            raise EngineError(
+                f"{source} was rendered from the dry take {dry}, which is missing; "
+                "pass --as-is to process the file itself"
+            )
+        log(f"re-rendering the dry take {dry} (--as-is processes {source} itself)\n")
+    clip = read_clip(dry, MAX_DURATION_S)  # the source itself when it names no dry take
+    entry["dry_file"] = str(dry.resolve())
+    return write_takes([(entry, clip.audio, clip.sample_rate)], out, delivery, overwrite)

@@ -14,27 +14,14 @@ from typing import Any
 
 import soundfile
 
-from ..engine import EngineError, read_clip
-from ..engine.requests import MAX_DURATION_S
+from ..engine import read_clip
 from ..presets import ExportSettings, PresetError, PresetLibrary, build_board, load_library, load_preset_file
 from ..presets.library import preset_key
 from ..presets.loudness import integrated_loudness, true_peak_dbtp
 from ..presets.render import BIT_DEPTHS, CHANNEL_LAYOUTS, NO_CHAIN, SAMPLE_RATES, STEREO_MODES
-from .deliver import DeliveredFile, Delivery, write_takes
+from .deliver import DeliveredFile, Delivery, rerender
 from .output import OutputError
 from .wav_metadata import read_bext, read_chunks, read_provenance
-
-# Provenance fields a render writes; re-rendering measures them anew and keeps only what made the take.
-MADE_BY_RENDER = {
-    "soundloom",
-    "created",
-    "fx",
-    "export",
-    "sample_rate",
-    "channels",
-    "loudness_lufs",
-    "true_peak_dbtp",
-}
 
 
 def add_render_options(parser: argparse.ArgumentParser, name_pattern: str) -> None:
@@ -166,21 +153,7 @@ def run_fx_apply(args: argparse.Namespace) -> int:
     if args.fx is None:
         raise PresetError("give an effect preset with --fx (or --fx none to only export)")
     delivery = replace(delivery_from_args(args, load_library()), keep_dry=False)
-    provenance = {} if args.as_is else _provenance(args.input) or {}
-    dry = Path(provenance.get("dry_file") or args.input)
-    dry = dry if dry.is_absolute() else args.input.parent / dry
-    entry = {key: value for key, value in provenance.items() if key not in MADE_BY_RENDER}
-    entry.update(rendered_from=str(args.input.resolve()), operation=entry.get("operation", "fx"))
-    if dry.resolve() != args.input.resolve():
-        if not dry.is_file():
-            raise EngineError(
-                f"{args.input} was rendered from the dry take {dry}, which is missing; "
-                "pass --as-is to process the file itself"
-            )
-        sys.stderr.write(f"re-rendering the dry take {dry} (--as-is processes {args.input} itself)\n")
-    clip = read_clip(dry, MAX_DURATION_S)  # the input itself when it names no dry take
-    entry["dry_file"] = str(dry.resolve())
-    report(write_takes([(entry, clip.audio, clip.sample_rate)], args.out, delivery, args.overwrite))
+    report(rerender(args.input, args.out, delivery, args.as_is, args.overwrite, log=sys.stderr.write))
     return 0
 
 
@@ -307,10 +280,3 @@ def regenerate_command(provenance: dict[str, Any]) -> str | None:
     words += ["--out", "FOLDER"]
     take = f"  # take {provenance['variation']}" if provenance.get("variations", 1) > 1 else ""
     return shlex.join(words) + take
-
-
-def _provenance(path: Path) -> dict[str, Any] | None:
-    try:
-        return read_provenance(path.read_bytes())
-    except (OSError, ValueError):
-        return None

@@ -67,6 +67,16 @@ class EngineRunner:
                 self._model = self._load_model()
             return self._model
 
+    def use_model(self, load_model: Callable[[], Any]) -> None:
+        """Load another model for the next job (the running one keeps the model it has)."""
+        with self._model_lock:
+            self._load_model, self._model = load_model, None
+
+    def model_status(self) -> dict[str, Any] | None:
+        """The loaded model's facts (`status()`), or None while none is loaded."""
+        model = self._model  # no lock: it is held for the whole of a load, and a status line must not wait
+        return model.status() if model is not None and hasattr(model, "status") else None
+
     def plan(self, command: Command) -> Plan:
         """Check a job command completely, without the model; ProtocolError says what is wrong."""
         options, request_id = command.options, command.request_id

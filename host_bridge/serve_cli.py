@@ -16,21 +16,11 @@ from typing import Any
 
 from ..engine.default_model import resolve_model
 from ..engine.errors import EngineError
-from .bridge import RESTART_POLICIES, Bridge
-from .journal import Journal, default_journal_path
+from .bridge import RESTART_POLICIES
 from .live import LIVE_PORT, LIVE_REPLY_PORT, AbletonOSC, clip_job, read_selected_clip, read_tempo
-from .osc_transport import PacketError, StreamFrames, TcpServer, UdpServer, decode, encode, frame_packet
-from .paths import FileRoots
+from .osc_transport import PacketError, StreamFrames, decode, encode, frame_packet
 from .protocol import JOB_KINDS, OPTIONS, PREFIX
-from .runner import EngineRunner
-from .spool import SpoolWatcher
-from .tempo import Tempo, TempoState
-
-DEFAULT_PORT = 9000
-
-
-def default_output_folder() -> Path:
-    return default_journal_path().parent / "output"
+from .service import DEFAULT_PORT, BridgeService, ServiceSettings
 
 
 def add_serve_parsers(commands: argparse._SubParsersAction, add_engine_options) -> None:
@@ -104,57 +94,41 @@ def _add_client_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_serve(args: argparse.Namespace, load_model) -> int:
-    for port in (args.osc_port, args.tcp_port):
-        if port is not None and not 0 <= port <= 65535:
-            raise EngineError(f"port {port} is outside 0-65535")
-    if args.queue_size < 1:
-        raise EngineError(f"--queue-size must be 1 or more, got {args.queue_size}")
-    journal_path = args.journal or default_journal_path()
-    output = args.out or default_output_folder()
-    roots = FileRoots.make([*args.root, output], output, allow_temp=not args.no_temp_root)
-    tempo = TempoState(Tempo(args.bpm, 4, "default"))
+    settings = ServiceSettings(
+        host=args.host,
+        osc_port=args.osc_port,
+        tcp_port=args.tcp_port,
+        tcp=not args.no_tcp,
+        roots=list(args.root),
+        output=args.out,
+        allow_temp=not args.no_temp_root,
+        spool=args.spool,
+        journal=args.journal,
+        queue_size=args.queue_size,
+        on_restart=args.on_restart,
+        bpm=args.bpm,
+    )
+    problems = settings.problems()
+    if problems:
+        raise EngineError("; ".join(problems))
     model_id = resolve_model(args.model)
     sys.stderr.write(f"loading {args.model} ...\n")
     model = load_model(model_id, args)
-    runner = EngineRunner(lambda: model, roots, tempo)
-    journal = Journal(journal_path)
-
-    udp_box: dict[str, UdpServer] = {}
-    bridge = Bridge(
-        runner,
-        journal,
-        args.queue_size,
-        make_udp_reply=lambda host, port: udp_box["udp"].reply_to(host, port),
-        model_names=lambda: [str(args.model)],
-    )
+    service = BridgeService(settings, lambda: model, model_names=lambda: [str(args.model)])
     try:
-        udp = UdpServer(args.host, args.osc_port, bridge.handle)
-        udp_box["udp"] = udp
-        tcp = (
-            None
-            if args.no_tcp
-            else TcpServer(args.host, args.tcp_port if args.tcp_port is not None else udp.port, bridge.handle)
-        )
-    except OSError as error:
-        raise EngineError(f"cannot listen on {args.host}: {error.strerror or error}") from None
-    spool = SpoolWatcher(args.spool or journal_path.parent / "spool", bridge.handle)
+        leftovers = service.start()
+    except EngineError:
+        service.stop()
+        raise
     midi = None
     if args.midi:
         from .midi import MidiControl
 
-        midi = MidiControl(tempo, bridge.latest_takes)
+        midi = MidiControl(service.tempo, service.bridge.latest_takes)
         midi.open_virtual_port()
-    leftovers = bridge.start(args.on_restart)
-    for server in (udp, tcp, spool):
-        if server is not None:
-            server.start()
-    tcp_text = f", tcp {args.host}:{tcp.port}" if tcp else ""
     if leftovers:
         sys.stderr.write(f"{len(leftovers)} unfinished job(s) from the last run: {args.on_restart}\n")
-    sys.stderr.write(
-        f"soundloom bridge ready: udp {args.host}:{udp.port}{tcp_text}, spool {spool.requests.parent}, "
-        f"output {output}, journal {journal_path}\n"
-    )
+    sys.stderr.write(f"soundloom bridge ready: {service.describe()}\n")
     sys.stderr.flush()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -162,11 +136,9 @@ def run_serve(args: argparse.Namespace, load_model) -> int:
     while not stop.wait(0.5):
         pass
     sys.stderr.write("soundloom bridge stopping\n")
-    for server in (udp, tcp, spool, midi):
-        if server is not None:
-            server.stop()
-    bridge.stop()
-    journal.close()
+    if midi is not None:
+        midi.stop()
+    service.stop()
     return 0
 
 

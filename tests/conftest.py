@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
+
+# Before anything loads PortAudio or Qt: sound goes to ALSA's null device, windows render offscreen.
+os.environ.setdefault("ALSA_CONFIG_PATH", str(Path(__file__).with_name("asound-null.conf")))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 

@@ -1,0 +1,103 @@
+"""`soundloom gui`: the engine, the OSC bridge and the window in one process.
+
+`start_app` builds the parts (tests drive it directly); `run_gui` adds the QApplication and its loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from PyQt6.QtCore import QSettings
+from PyQt6.QtWidgets import QApplication
+
+from ..engine.errors import EngineError
+from ..host_bridge.journal import default_journal_path
+from ..host_bridge.service import DEFAULT_PORT, BridgeService, ServiceSettings
+from ..presets import load_library
+from .history import History
+from .link import BridgeLink, model_loader
+from .player import Player
+from .window import MainWindow
+
+
+@dataclass
+class App:
+    window: MainWindow
+    service: BridgeService
+    link: BridgeLink
+    history: History
+
+    def close(self) -> None:
+        self.window.close()
+        self.service.stop()
+        self.history.close()
+
+
+def data_folder() -> Path:
+    return default_journal_path().parent
+
+
+def app_settings() -> QSettings:
+    """QSettings in the platform's place; under $SOUNDLOOM_DATA_DIR when that is set (tests, portable use)."""
+    if os.environ.get("SOUNDLOOM_DATA_DIR"):
+        return QSettings(str(data_folder() / "settings.ini"), QSettings.Format.IniFormat)
+    return QSettings("Soundloom", "Soundloom")
+
+
+def cached_hub_models() -> list[str]:
+    """AudioLDM checkpoints already in the Hugging Face cache (no network)."""
+    try:
+        from huggingface_hub import scan_cache_dir
+
+        repos = scan_cache_dir().repos
+    except Exception:  # no cache yet, or one this version cannot read: offer none
+        return []
+    return sorted(
+        repo.repo_id for repo in repos if repo.repo_type == "model" and "audioldm" in repo.repo_id.lower()
+    )
+
+
+def start_app(
+    model: str = "default",
+    osc_port: int | None = None,
+    roots: list[Path] | None = None,
+    output: Path | None = None,
+    device: str = "auto",
+    dtype: str = "float32",
+) -> App:
+    settings = app_settings()
+    port = osc_port if osc_port is not None else int(settings.value("osc/port", DEFAULT_PORT))
+    service = BridgeService(
+        ServiceSettings(osc_port=port, roots=roots or [], output=output),
+        model_loader(model, device, dtype),
+        model_names=lambda: [model],
+    )
+    problem = ""
+    try:
+        service.start()
+    except EngineError as error:
+        problem = f"{error}; DAW requests are off until the port is free (Settings > OSC port)"
+        service.start(listen=False)
+    link = BridgeLink(service)
+    history = History(data_folder() / "history.sqlite")
+    folders = [str(folder) for folder in settings.value("models/folders", []) or []]
+    models = list(dict.fromkeys([model, "default", *folders, *cached_hub_models()]))
+    window = MainWindow(link, history, settings, load_library(), Player(), models)
+    if problem:
+        window.show_message(problem)
+    return App(window, service, link, history)
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    qt_app = QApplication.instance() or QApplication(["soundloom"])
+    qt_app.setApplicationName("Soundloom")
+    app = start_app(args.model, args.osc_port, args.root, args.out, args.device, args.dtype)
+    app.window.show()
+    try:
+        return qt_app.exec()
+    finally:
+        app.service.stop()
+        app.history.close()

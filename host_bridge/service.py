@@ -1,0 +1,128 @@
+"""The bridge as one service: journal, engine runner, job queue, UDP/TCP servers and the spool folder.
+
+`soundloom serve` runs it headless; the desktop app runs the same service inside its own process and
+watches its jobs. Starting it binds the ports (a clear EngineError when one is taken); stopping it
+cancels the running job and leaves queued ones journaled for the next start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..engine.errors import EngineError
+from .bridge import Bridge
+from .journal import Journal, JournalEntry, default_journal_path
+from .osc_transport import TcpServer, UdpServer
+from .paths import FileRoots
+from .runner import EngineRunner
+from .spool import SpoolWatcher
+from .tempo import Tempo, TempoState
+
+DEFAULT_PORT = 9000
+
+
+def default_output_folder() -> Path:
+    return default_journal_path().parent / "output"
+
+
+@dataclass
+class ServiceSettings:
+    host: str = "127.0.0.1"
+    osc_port: int = DEFAULT_PORT  # 0: any free port
+    tcp_port: int | None = None  # None: the UDP port
+    tcp: bool = True
+    roots: list[Path] = field(default_factory=list)
+    output: Path | None = None  # None: the data folder's output/
+    allow_temp: bool = True
+    spool: Path | None = None  # None: the journal's folder's spool/
+    journal: Path | None = None  # None: the data folder's jobs.sqlite
+    queue_size: int = 32
+    on_restart: str = "fail"
+    bpm: float = 120.0
+
+    def problems(self) -> list[str]:
+        found = [
+            f"port {port} is outside 0-65535"
+            for port in (self.osc_port, self.tcp_port)
+            if port is not None and not 0 <= port <= 65535
+        ]
+        if self.queue_size < 1:
+            found.append(f"the queue size must be 1 or more, got {self.queue_size}")
+        return found
+
+
+class BridgeService:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        load_model: Callable[[], Any],
+        model_names: Callable[[], list[str]] | None = None,
+    ):
+        problems = settings.problems()
+        if problems:
+            raise EngineError("; ".join(problems))
+        self.settings = settings
+        self.journal_path = settings.journal or default_journal_path()
+        self.output = settings.output or default_output_folder()
+        roots = FileRoots.make([*settings.roots, self.output], self.output, allow_temp=settings.allow_temp)
+        self.tempo = TempoState(Tempo(settings.bpm, 4, "default"))
+        self.runner = EngineRunner(load_model, roots, self.tempo)
+        self.journal = Journal(self.journal_path)
+        self.udp: UdpServer | None = None
+        self.tcp: TcpServer | None = None
+        self.bridge = Bridge(
+            self.runner,
+            self.journal,
+            settings.queue_size,
+            make_udp_reply=lambda host, port: self.udp.reply_to(host, port),
+            model_names=model_names,
+        )
+        self.started = False
+        self.spool: SpoolWatcher | None = SpoolWatcher(
+            settings.spool or self.journal_path.parent / "spool", self.bridge.handle
+        )
+
+    def start(self, listen: bool = True) -> list[JournalEntry]:
+        """Bind the ports (unless not `listen`: for in-process callers only), recover the last run's
+        unfinished jobs, start serving. Returns those jobs."""
+        host = self.settings.host
+        try:
+            if listen:
+                self.udp = UdpServer(host, self.settings.osc_port, self.bridge.handle)
+            if listen and self.settings.tcp:
+                tcp_port = self.settings.tcp_port if self.settings.tcp_port is not None else self.udp.port
+                self.tcp = TcpServer(host, tcp_port, self.bridge.handle)
+        except OSError as error:
+            if self.udp is not None:
+                self.udp.sock.close()
+                self.udp = None
+            raise EngineError(
+                f"cannot listen on {host}:{self.settings.osc_port}: {error.strerror or error}"
+            ) from None
+        if not listen:  # another bridge may own this spool folder: leave its requests to it
+            self.spool = None
+        leftovers = self.bridge.start(self.settings.on_restart)
+        for server in (self.udp, self.tcp, self.spool):
+            if server is not None:
+                server.start()
+        self.started = True
+        return leftovers
+
+    def describe(self) -> str:
+        tcp = f", tcp {self.settings.host}:{self.tcp.port}" if self.tcp else ""
+        spool = self.spool.requests.parent if self.spool else "off"
+        return (
+            f"udp {self.settings.host}:{self.udp.port if self.udp else '-'}{tcp}, spool {spool}, "
+            f"output {self.output}, journal {self.journal_path}"
+        )
+
+    def stop(self) -> None:
+        if self.started:
+            for server in (self.udp, self.tcp, self.spool):
+                if server is not None:
+                    server.stop()
+            self.bridge.stop()
+        self.journal.close()
