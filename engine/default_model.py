@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoints import PIPELINE_FAMILIES, read_json
 from .errors import EngineError
 
 DEFAULT_NAME = "default"
@@ -41,6 +40,8 @@ class ModelEntry:
 
 
 def _family(folder: Path) -> str | None:
+    from .checkpoints import PIPELINE_FAMILIES, read_json  # imports torch: not for the app's window
+
     try:
         return PIPELINE_FAMILIES.get(read_json(folder / "model_index.json").get("_class_name"))
     except EngineError:

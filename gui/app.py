@@ -13,6 +13,7 @@ from pathlib import Path
 from PyQt6.QtCore import QSettings
 from PyQt6.QtWidgets import QApplication
 
+from ..engine.default_model import list_models
 from ..engine.errors import EngineError
 from ..host_bridge.journal import default_journal_path
 from ..host_bridge.service import DEFAULT_PORT, BridgeService, ServiceSettings
@@ -47,19 +48,6 @@ def app_settings() -> QSettings:
     return QSettings("Soundloom", "Soundloom")
 
 
-def cached_hub_models() -> list[str]:
-    """AudioLDM checkpoints already in the Hugging Face cache (no network)."""
-    try:
-        from huggingface_hub import scan_cache_dir
-
-        repos = scan_cache_dir().repos
-    except Exception:  # no cache yet, or one this version cannot read: offer none
-        return []
-    return sorted(
-        repo.repo_id for repo in repos if repo.repo_type == "model" and "audioldm" in repo.repo_id.lower()
-    )
-
-
 def start_app(
     model: str = "default",
     osc_port: int | None = None,
@@ -84,7 +72,7 @@ def start_app(
     link = BridgeLink(service)
     history = History(data_folder() / "history.sqlite")
     folders = [str(folder) for folder in settings.value("models/folders", []) or []]
-    models = list(dict.fromkeys([model, "default", *folders, *cached_hub_models()]))
+    models = list(dict.fromkeys([model, *(entry.name for entry in list_models()), *folders]))
     window = MainWindow(link, history, settings, load_library(), Player(), models)
     if problem:
         window.show_message(problem)

@@ -59,13 +59,14 @@ class ChainEditor(QWidget):
         self.add_choice = QComboBox()
         self.add_choice.addItems(sorted(BUILTIN_EFFECTS))
         buttons = QHBoxLayout()
-        for label, slot in (
-            ("Add", self._add),
-            ("Remove", self._remove),
-            ("Up", lambda: self._move(-1)),
-            ("Down", lambda: self._move(1)),
+        self.add_button, self.remove_button = QPushButton("Add"), QPushButton("Remove")
+        self.up_button, self.down_button = QPushButton("Up"), QPushButton("Down")
+        for button, slot in (
+            (self.add_button, self._add),
+            (self.remove_button, self._remove),
+            (self.up_button, lambda: self._move(-1)),
+            (self.down_button, lambda: self._move(1)),
         ):
-            button = QPushButton(label)
             button.clicked.connect(slot)
             buttons.addWidget(button)
         self.parameters = QFormLayout()

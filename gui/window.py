@@ -121,7 +121,7 @@ class MainWindow(QMainWindow):
         self.clip_audio: LoadedAudio | None = None
         self.loaded: LoadedAudio | None = None  # the selected take's audio
         self.ab_pair: list[Take] = []  # the last two takes selected, for A/B
-        self.job_options: dict[str, dict[str, Any]] = {}
+        self._restoring = True
 
         left = QTabWidget()
         left.addTab(self._ask_tab(models or ["default"]), "Ask")
@@ -392,6 +392,7 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         values = self.settings
+        self._restoring = True  # setting the widgets fires their save signals; save nothing half-restored
         self.osc_port.setValue(int(values.value("osc/port", self.link.service.settings.osc_port)))
         self.daw_port.setValue(int(values.value("daw/port", 0)))
         self.export_rate.setCurrentText(str(values.value("export/rate", "48000")))
@@ -404,8 +405,11 @@ class MainWindow(QMainWindow):
                 self.show_message(f"the audio output {device!r} is gone; playing through the system default")
             else:
                 self.device_choice.setCurrentIndex(found)
+        self._restoring = False
 
     def _save_settings(self) -> None:
+        if self._restoring:
+            return
         values = self.settings
         values.setValue("osc/port", self.osc_port.value())
         values.setValue("daw/port", self.daw_port.value())
@@ -473,6 +477,8 @@ class MainWindow(QMainWindow):
         if folder:
             if self.model.findText(folder) < 0:
                 self.model.addItem(folder)
+                folders = [str(saved) for saved in self.settings.value("models/folders", []) or []]
+                self.settings.setValue("models/folders", [*folders, folder])
             self.model.setCurrentText(folder)
 
     def sampling_options(self) -> dict[str, Any]:
@@ -506,7 +512,6 @@ class MainWindow(QMainWindow):
 
     def submit(self, kind: str, values: list[str], options: dict[str, Any]) -> str | None:
         request_id = f"app-{uuid.uuid4().hex[:10]}"
-        self.job_options[request_id] = options
         try:
             self.link.submit(kind, request_id, values, options)
         except ProtocolError as error:

@@ -1,0 +1,249 @@
+"""The desktop app, driven through its real window (offscreen Qt) with the bridge and a tiny engine inside.
+
+Sound goes to ALSA's null device through real PortAudio (see tests/conftest.py); the OSC request comes
+from liblo's oscsend, a client not written here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PyQt6.QtCore import Qt
+from soundloom.gui.app import App, start_app
+from soundloom.host_bridge.wav_metadata import read_provenance
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "host_bridge"))
+from bridge_process import free_port, oscsend
+
+RATE = 48_000  # the app's default export rate
+WAIT_MS = 120_000
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SOUNDLOOM_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def open_app(qtbot, model: Path, port: int | None = None) -> App:
+    app = start_app(str(model), osc_port=port if port is not None else free_port())
+    qtbot.addWidget(app.window)
+    with qtbot.waitActive(app.window):  # shortcuts (Ctrl+Enter, Space) go to the active window
+        app.window.show()
+        app.window.activateWindow()
+    return app
+
+
+@pytest.fixture
+def app(qtbot, tiny_checkpoint: Path, data_dir: Path):
+    app = open_app(qtbot, tiny_checkpoint)
+    yield app
+    app.close()
+
+
+def messages(app: App) -> list[str]:
+    return [app.window.messages.item(row).text() for row in range(app.window.messages.count())]
+
+
+def ask(qtbot, app: App, prompt: str, variations: int = 1, seconds: float = 0.5, steps: int = 2) -> None:
+    window = app.window
+    window.prompt.clear()
+    qtbot.keyClicks(window.prompt, prompt)
+    window.duration.setValue(seconds)
+    window.steps.setValue(steps)
+    window.variations.setValue(variations)
+
+
+def generate_takes(qtbot, app: App, prompt: str, variations: int = 1) -> list:
+    ask(qtbot, app, prompt, variations)
+    before = len(app.window.takes.takes)
+    qtbot.keyClick(app.window.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    try:
+        qtbot.waitUntil(lambda: len(app.window.takes.takes) == before + variations, timeout=WAIT_MS)
+    except Exception as error:
+        rows = [(row.request_id, row.state, row.detail) for row in app.window.jobs.rows]
+        raise AssertionError(f"no takes; jobs {rows}; the window says: {messages(app)}") from error
+    return app.window.takes.takes[before:]
+
+
+def test_ctrl_enter_generates_the_asked_number_of_takes_at_the_asked_length(qtbot, app) -> None:
+    takes = generate_takes(qtbot, app, "rain on a tin roof", variations=3)
+    assert len({take.path for take in takes}) == 3
+    for take in takes:
+        info = sf.info(take.path)
+        assert take.duration_s == pytest.approx(0.5) and (info.samplerate, info.frames) == (RATE, RATE // 2)
+        assert Path(take.path).parent == app.service.output
+    row = app.window.jobs.rows[0]
+    assert (row.kind, row.origin, row.state, row.fraction) == ("generate", "app", "done", 1.0)
+    qtbot.waitUntil(lambda: all(take.thumbnail is not None for take in takes), timeout=WAIT_MS)
+    assert "cpu float32" in app.window.engine_label.text()
+
+
+def test_a_running_job_can_be_cancelled_from_the_window(qtbot, app) -> None:
+    window = app.window
+    ask(qtbot, app, "long drone", seconds=10.0, steps=1000)
+    request_id = window.generate()
+    qtbot.waitUntil(lambda: window.jobs.rows[0].state == "running", timeout=WAIT_MS)
+    window.jobs_view.selectRow(0)
+    qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.jobs.rows[0].state == "cancelled", timeout=WAIT_MS)
+    assert window.jobs.rows[0].request_id == request_id and 0 < window.jobs.rows[0].fraction < 1
+    assert window.takes.for_job(request_id) == [] and not list(app.service.output.glob("long_drone*"))
+    assert app.history.job(request_id).state == "cancelled"
+
+
+def test_space_plays_a_take_through_sounddevice_and_stops_it(qtbot, app) -> None:
+    window = app.window
+    generate_takes(qtbot, app, "bell", variations=1)
+    window.loop_box.setChecked(True)  # loop so it is still playing when we look
+    qtbot.waitUntil(lambda: window.loaded is not None, timeout=WAIT_MS)
+    qtbot.keyClick(window.takes_view, Qt.Key.Key_Space)
+    assert window.player.playing and window.play_button.text().startswith("Stop")
+    qtbot.waitUntil(lambda: window.player.position_s > 0.0, timeout=10_000)
+    window.seek(0.25)  # click-to-seek while playing
+    qtbot.keyClick(window.takes_view, Qt.Key.Key_Space)
+    assert not window.player.playing
+    qtbot.waitUntil(lambda: window.play_button.text().startswith("Play"), timeout=5_000)
+
+
+def test_editing_the_chain_re_renders_the_dry_take_without_regenerating(qtbot, app) -> None:
+    window = app.window
+    [take] = generate_takes(qtbot, app, "glass clink")
+    jobs_before = len(window.jobs.rows)
+    window.chain_editor.add_choice.setCurrentText("Gain")
+    qtbot.mouseClick(window.chain_editor.add_button, Qt.MouseButton.LeftButton)
+    window.chain_editor.set_parameter(0, "gain_db", -6.0)
+    qtbot.waitUntil(lambda: any(t.shaped_from == take.path for t in window.takes.takes), timeout=WAIT_MS)
+    shaped = [t for t in window.takes.takes if t.shaped_from == take.path][-1]
+    assert len(window.jobs.rows) == jobs_before  # no new job: the engine did not run again
+    provenance = read_provenance(Path(shaped.path).read_bytes())
+    assert provenance["fx"]["effect"] == [{"type": "Gain", "gain_db": -6.0}]
+    assert provenance["seed"] == take.seed and provenance["prompt"] == "glass clink"
+    original, _ = sf.read(take.path)
+    rendered, rate = sf.read(shaped.path)
+    assert rate == RATE and len(rendered) >= len(original)
+    peak = np.abs(original).max()
+    assert peak > 0 and np.abs(rendered[: len(original)] - original * 10 ** (-6 / 20)).max() < 0.01 * peak
+
+
+def test_a_dragged_take_is_an_existing_wav_with_its_provenance(qtbot, app) -> None:
+    window = app.window
+    [take] = generate_takes(qtbot, app, "door slam")
+    window.takes_view.setCurrentIndex(window.takes.index(0))
+    mime = window.takes.mimeData(window.takes_view.selectedIndexes())
+    assert mime.hasFormat("text/uri-list") and len(mime.urls()) == 1
+    path = Path(mime.urls()[0].toLocalFile())
+    assert path == Path(take.path) and path.is_file() and sf.info(str(path)).format == "WAV"
+    provenance = read_provenance(path.read_bytes())
+    assert provenance["prompt"] == "door slam" and provenance["seed"] == take.seed
+    assert provenance["sample_rate"] == RATE and provenance["model_id"]
+
+
+def test_an_osc_request_from_oscsend_shows_up_as_a_job_with_its_takes(qtbot, app) -> None:
+    window = app.window
+    port = app.service.udp.port
+    oscsend(port, "/soundloom/generate", "sssfsi", "from-daw", "thunder", "duration", 0.4, "steps", 2)
+    qtbot.waitUntil(lambda: window.jobs.row_of("from-daw") is not None, timeout=WAIT_MS)
+    row = window.jobs.rows[window.jobs.row_of("from-daw")]
+    assert row.origin.startswith("OSC 127.0.0.1:") and row.prompt == "thunder"
+    qtbot.waitUntil(lambda: len(window.takes.for_job("from-daw")) == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "last /soundloom/generate" in window.daw_label.text(), timeout=5_000)
+    assert any("from-daw" in line for line in messages(app))
+
+
+def test_history_survives_closing_and_reopening_the_window(qtbot, tiny_checkpoint, data_dir) -> None:
+    first = open_app(qtbot, tiny_checkpoint)
+    [take] = generate_takes(qtbot, first, "wind through pines")
+    first.window.takes_view.setCurrentIndex(first.window.takes.index(0))
+    first.window.star_take()
+    first.close()
+    second = open_app(qtbot, tiny_checkpoint)
+    try:
+        window = second.window
+        assert window.history_table.rowCount() == 1
+        assert window.history_table.item(0, 2).text() == "wind through pines"
+        window.history_table.selectRow(0)
+        qtbot.waitUntil(lambda: len(window.takes.takes) == 1, timeout=WAIT_MS)
+        assert window.takes.takes[0].path == take.path and window.takes.takes[0].starred
+        window.history_search.setText("nothing like it")
+        assert window.history_table.rowCount() == 0
+        window.history_search.setText("PINES")
+        window.history_table.selectRow(0)
+        request_id = window.rerun_history(new_seed=True)
+        qtbot.waitUntil(lambda: len(window.takes.for_job(request_id)) == 1, timeout=WAIT_MS)
+        assert window.takes.for_job(request_id)[0].seed != take.seed
+    finally:
+        second.close()
+
+
+def test_bad_input_is_a_message_in_the_window_and_the_app_keeps_working(qtbot, app, tmp_path) -> None:
+    window = app.window
+    window.prompt.clear()
+    assert window.generate() is None
+    assert "type a prompt first" in messages(app)[0] and window.jobs.rows == []
+
+    not_audio = tmp_path / "notes.wav"
+    not_audio.write_text("not audio at all")
+    window.open_clip(str(not_audio))
+    qtbot.waitUntil(lambda: "not a readable audio file" in messages(app)[0], timeout=WAIT_MS)
+    assert window.clip_path is None
+
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "model_index.json").write_text("{ not json")
+    window.add_model_folder(str(broken))
+    ask(qtbot, app, "hum")
+    request_id = window.generate()
+    qtbot.waitUntil(lambda: window.jobs.rows[0].state == "failed", timeout=WAIT_MS)
+    assert f"{request_id} failed: cannot load the model {broken}" in messages(app)[0]
+
+    window.model.setCurrentIndex(0)  # back to the working checkpoint: the app still generates
+    [take] = generate_takes(qtbot, app, "hum")
+    window.player.device = 999  # an output device that is gone
+    qtbot.waitUntil(lambda: window.loaded is not None and window.loaded.path == take.path, timeout=WAIT_MS)
+    window.toggle_play()
+    assert "cannot play through output device 999" in messages(app)[0] and not window.player.playing
+    assert window.isVisible()
+
+
+def test_a_saved_audio_device_that_is_gone_is_reported_at_start(qtbot, tiny_checkpoint, data_dir) -> None:
+    from soundloom.gui.app import app_settings
+
+    saved = app_settings()
+    saved.setValue("audio/device", "USB Interface that was unplugged")
+    saved.sync()
+    app = open_app(qtbot, tiny_checkpoint)
+    try:
+        assert "is gone; playing through the system default" in messages(app)[0]
+        assert app.window.player.device is None
+    finally:
+        app.close()
+
+
+def test_an_osc_port_in_use_is_a_message_and_the_window_still_generates(
+    qtbot, tiny_checkpoint, data_dir
+) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        app = open_app(qtbot, tiny_checkpoint, port=taken.getsockname()[1])
+        try:
+            assert "DAW requests are off" in messages(app)[0]
+            assert len(generate_takes(qtbot, app, "click")) == 1
+        finally:
+            app.close()
+
+
+def test_the_gui_modules_never_import_torch() -> None:
+    code = (
+        "import sys, soundloom.gui.app, soundloom.gui.window, soundloom.gui.link; "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
