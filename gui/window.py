@@ -168,7 +168,8 @@ class MainWindow(QMainWindow):
         self.length_unit.addItems(["seconds", "bars"])
         self.duration = QDoubleSpinBox(minimum=0.1, maximum=MAX_DURATION_S, value=5.0, singleStep=0.5)
         self.bpm = QDoubleSpinBox(minimum=20, maximum=400, value=120, decimals=1, suffix=" BPM")
-        self.use_daw_tempo = QCheckBox("BPM from the DAW")
+        self.use_daw_tempo = QCheckBox("from DAW")
+        self.use_daw_tempo.setToolTip("bars at the tempo the DAW last sent (OSC or MIDI clock)")
         self.steps = QSpinBox(minimum=1, maximum=1000, value=25)
         self.guidance = QDoubleSpinBox(minimum=0.0, maximum=20.0, value=2.5, singleStep=0.5)
         self.sampler = QComboBox()
@@ -176,6 +177,7 @@ class MainWindow(QMainWindow):
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
         self.seed_locked = QCheckBox("lock")
         copy_seed = QPushButton("Copy")
+        copy_seed.setToolTip("copy the seed to the clipboard")
         copy_seed.clicked.connect(lambda: QGuiApplication.clipboard().setText(str(self.seed.value())))
         self.variations = QSpinBox(minimum=1, maximum=16, value=1)
         self.model = QComboBox(editable=False)
@@ -277,14 +279,14 @@ class MainWindow(QMainWindow):
         self.loop_box.toggled.connect(lambda on: setattr(self.player, "loop", on))
         self.ab_button = QPushButton("A/B")
         self.ab_button.clicked.connect(self.switch_ab)
-        transport = QHBoxLayout()
+        transport, deliver = QHBoxLayout(), QHBoxLayout()
         for widget in (self.play_button, self.loop_box, self.ab_button):
             transport.addWidget(widget)
         for label, slot in (("Send to DAW", self.send_to_daw), ("Reveal", self.reveal_take),
                             ("Star", self.star_take), ("Rename…", self.rename_take)):  # fmt: skip
             button = QPushButton(label)
             button.clicked.connect(slot)
-            transport.addWidget(button)
+            deliver.addWidget(button)
         self.messages = QListWidget()
         self.messages.setMaximumHeight(90)
         box = QWidget()
@@ -299,6 +301,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.takes_view, 4)
         layout.addWidget(self.take_view)
         layout.addLayout(transport)
+        layout.addLayout(deliver)
         layout.addWidget(QLabel("Messages"))
         layout.addWidget(self.messages)
         return box
