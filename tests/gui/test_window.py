@@ -247,3 +247,27 @@ def test_the_gui_modules_never_import_torch() -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
+
+
+def test_send_to_daw_star_and_rename_deliver_without_overwriting(qtbot, app) -> None:
+    from bridge_process import OscDump
+
+    window = app.window
+    first, second = generate_takes(qtbot, app, "whoosh", variations=2)
+    window.takes_view.setCurrentIndex(window.takes.index(0))
+    dump = OscDump()
+    try:
+        window.daw_port.setValue(dump.port)
+        window.send_to_daw()
+        sent = dump.wait_for("/soundloom/take", timeout=10)
+    finally:
+        dump.close()
+    assert sent[1] == "sfi" and sent[2] == first.path and int(sent[4]) == RATE
+    window.star_take()
+    assert first.starred and app.history.takes(first.request_id)[0].starred
+    window.rename_take(Path(second.path).stem)  # taken by the other take: refused, nothing overwritten
+    assert "already exists" in messages(app)[0] and Path(first.path).is_file() and Path(second.path).is_file()
+    old = first.path
+    window.rename_take("whoosh keeper")
+    assert first.path.endswith("whoosh keeper.wav") and Path(first.path).is_file() and not Path(old).exists()
+    assert app.history.takes(first.request_id)[0].path == first.path
