@@ -1,7 +1,9 @@
-"""Jobs as a table model: the window's own and the DAW's, with a progress bar column."""
+"""Jobs as table models: the live ones (the window's own and the DAW's, with a progress bar column) and
+the history's."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,3 +95,38 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.text, bar.textVisible = f"{bar.progress}%", True
         QApplication.style().drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
         return None
+
+
+class HistoryModel(QAbstractTableModel):
+    """The history's jobs (newest first), as the History tab's table shows them."""
+
+    HEADERS = ("When", "Job", "Prompt")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[Any] = []  # history.JobRecord
+
+    def set_records(self, records: list[Any]) -> None:
+        self.beginResetModel()
+        self.records = records
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.records)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return None
+        record = self.records[index.row()]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return record.detail or record.request_id
+        when = time.strftime("%m-%d %H:%M", time.localtime(record.created))
+        return (when, f"{record.kind} · {record.state}", record.prompt)[index.column()]

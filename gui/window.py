@@ -48,8 +48,6 @@ from PyQt6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QTableView,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -66,7 +64,7 @@ from ..presets.effects import parse_chain
 from .background import run_in_background
 from .chain_editor import ChainEditor
 from .history import History, JobRecord, TakeRecord
-from .jobs_model import JobRow, JobsModel, ProgressDelegate
+from .jobs_model import HistoryModel, JobRow, JobsModel, ProgressDelegate
 from .link import BridgeLink
 from .player import Player, PlayerError, output_devices
 from .takes import THUMB_HEIGHT, THUMB_WIDTH, Take, TakesModel, thumbnail
@@ -327,13 +325,13 @@ class MainWindow(QMainWindow):
     def _history_tab(self) -> QWidget:
         self.history_search = QLineEdit(placeholderText="search prompts, kinds, ids")
         self.history_search.textChanged.connect(self.refresh_history)
-        self.history_table = QTableWidget(0, 3)
-        self.history_table.setHorizontalHeaderLabels(["When", "Job", "Prompt"])
+        self.history_model = HistoryModel()
+        self.history_table = QTableView()
+        self.history_table.setModel(self.history_model)
         self.history_table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.history_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.history_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.history_table.verticalHeader().hide()
-        self.history_table.itemSelectionChanged.connect(self.show_history_takes)
+        self.history_table.selectionModel().selectionChanged.connect(self.show_history_takes)
         rerun = QPushButton("Re-run")
         rerun.clicked.connect(lambda: self.rerun_history(new_seed=False))
         new_seed = QPushButton("New seed")
@@ -824,16 +822,11 @@ class MainWindow(QMainWindow):
 
     def refresh_history(self) -> None:
         records = self.history.jobs(self.history_search.text())
-        self.history_records = records
-        self.history_table.setRowCount(len(records))
-        for row, record in enumerate(records):
-            when = time.strftime("%m-%d %H:%M", time.localtime(record.created))
-            for column, text in enumerate((when, f"{record.kind} · {record.state}", record.prompt)):
-                self.history_table.setItem(row, column, QTableWidgetItem(text))
+        self.history_model.set_records(records)
 
     def selected_history(self) -> JobRecord | None:
         rows = self.history_table.selectionModel().selectedRows()
-        return self.history_records[rows[0].row()] if rows else None
+        return self.history_model.records[rows[0].row()] if rows else None
 
     def show_history_takes(self) -> None:
         record = self.selected_history()
@@ -857,8 +850,9 @@ class MainWindow(QMainWindow):
         options.pop("reply_port", None)
         if new_seed:
             options["seed"] = random.randrange(2**31 - 1)
-        values = [record.input, record.prompt] if record.kind not in ("generate", "vary") else []
-        values = values or ([record.prompt] if record.kind == "generate" else [record.input])
+        values = {"generate": [record.prompt], "vary": [record.input]}.get(
+            record.kind, [record.input, record.prompt]
+        )
         return self.submit(record.kind, values, options)
 
     # ---- status ----------------------------------------------------------------------------------

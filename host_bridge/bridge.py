@@ -77,9 +77,15 @@ class Bridge:
         reply = reply or ReplyTarget()
         with self._submit_lock:
             self.runner.plan(command)
-            job = self.queue.submit(command, reply, reply.record())
+            job = self.queue.submit(
+                command,
+                reply,
+                reply.record(),
+                on_queued=lambda job: self._tell_watchers(
+                    job, "queued", reply.record()
+                ),  # where it came from
+            )
             queued, _ = self.queue.counts()
-        self._tell_watchers(job, "queued", reply.record())  # where it came from
         reply.send(PREFIX + "accepted", [command.request_id, queued - 1])
         return job
 

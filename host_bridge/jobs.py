@@ -76,9 +76,17 @@ class JobQueue:
             self._worker.join(timeout)
 
     def submit(
-        self, command: Command, reply: Any, reply_record: dict[str, Any], job_id: int | None = None
+        self,
+        command: Command,
+        reply: Any,
+        reply_record: dict[str, Any],
+        job_id: int | None = None,
+        on_queued: Callable[[Job], None] | None = None,
     ) -> Job:
-        """Queue a job (journaled first) or refuse it: busy when full, duplicate_id when the id is in use."""
+        """Queue a job (journaled first) or refuse it: busy when full, duplicate_id when the id is in use.
+
+        `on_queued` runs before the worker can see the job, so whoever watches hears "queued" first.
+        """
         with self._condition:
             if command.request_id in self._active:
                 raise ProtocolError(
@@ -98,6 +106,8 @@ class JobQueue:
             job = Job(job_id, command, reply)
             heapq.heappush(self._heap, (command.priority, next(self._arrival), job))
             self._active[command.request_id] = job
+            if on_queued is not None:
+                on_queued(job)
             self._condition.notify()
             return job
 

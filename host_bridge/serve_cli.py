@@ -125,7 +125,11 @@ def run_serve(args: argparse.Namespace, load_model) -> int:
         from .midi import MidiControl
 
         midi = MidiControl(service.tempo, service.bridge.latest_takes)
-        midi.open_virtual_port()
+        try:
+            midi.open_virtual_port()
+        except EngineError:
+            service.stop()
+            raise
     if leftovers:
         sys.stderr.write(f"{len(leftovers)} unfinished job(s) from the last run: {args.on_restart}\n")
     sys.stderr.write(f"soundloom bridge ready: {service.describe()}\n")

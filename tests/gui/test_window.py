@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PyQt6.QtGui import QDropEvent
 from soundloom.gui.app import App, start_app
 from soundloom.host_bridge.wav_metadata import read_provenance
 
@@ -165,13 +166,13 @@ def test_history_survives_closing_and_reopening_the_window(qtbot, tiny_checkpoin
     second = open_app(qtbot, tiny_checkpoint)
     try:
         window = second.window
-        assert window.history_table.rowCount() == 1
-        assert window.history_table.item(0, 2).text() == "wind through pines"
+        assert window.history_model.rowCount() == 1
+        assert window.history_model.index(0, 2).data() == "wind through pines"
         window.history_table.selectRow(0)
         qtbot.waitUntil(lambda: len(window.takes.takes) == 1, timeout=WAIT_MS)
         assert window.takes.takes[0].path == take.path and window.takes.takes[0].starred
         window.history_search.setText("nothing like it")
-        assert window.history_table.rowCount() == 0
+        assert window.history_model.rowCount() == 0
         window.history_search.setText("PINES")
         window.history_table.selectRow(0)
         request_id = window.rerun_history(new_seed=True)
@@ -189,7 +190,11 @@ def test_bad_input_is_a_message_in_the_window_and_the_app_keeps_working(qtbot, a
 
     not_audio = tmp_path / "notes.wav"
     not_audio.write_text("not audio at all")
-    window.open_clip(str(not_audio))
+    dropped = QMimeData()
+    dropped.setUrls([QUrl.fromLocalFile(str(not_audio))])
+    drop = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, dropped, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)  # fmt: skip
+    window.dropEvent(drop)  # what Qt calls when the file is dropped on the window
     qtbot.waitUntil(lambda: "not a readable audio file" in messages(app)[0], timeout=WAIT_MS)
     assert window.clip_path is None
 
