@@ -15,7 +15,7 @@ from PyQt6.QtWidgets import QApplication
 
 from ..engine.default_model import list_models
 from ..engine.errors import EngineError
-from ..host_bridge.journal import default_journal_path
+from ..host_bridge.journal import default_data_folder
 from ..host_bridge.service import DEFAULT_PORT, BridgeService, ServiceSettings
 from ..presets import load_library
 from .history import History
@@ -37,14 +37,10 @@ class App:
         self.history.close()
 
 
-def data_folder() -> Path:
-    return default_journal_path().parent
-
-
 def app_settings() -> QSettings:
     """QSettings in the platform's place; under $SOUNDLOOM_DATA_DIR when that is set (tests, portable use)."""
     if os.environ.get("SOUNDLOOM_DATA_DIR"):
-        return QSettings(str(data_folder() / "settings.ini"), QSettings.Format.IniFormat)
+        return QSettings(str(default_data_folder() / "settings.ini"), QSettings.Format.IniFormat)
     return QSettings("Soundloom", "Soundloom")
 
 
@@ -70,7 +66,7 @@ def start_app(
         problem = f"{error}; DAW requests are off until the port is free (Settings > OSC port)"
         service.start(listen=False)
     link = BridgeLink(service)
-    history = History(data_folder() / "history.sqlite")
+    history = History(default_data_folder() / "history.sqlite")
     folders = [str(folder) for folder in settings.value("models/folders", []) or []]
     models = list(dict.fromkeys([model, *(entry.name for entry in list_models()), *folders]))
     window = MainWindow(link, history, settings, load_library(), Player(), models)

@@ -35,17 +35,22 @@ CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state);
 """
 
 
-def default_journal_path() -> Path:
-    """$SOUNDLOOM_DATA_DIR/jobs.sqlite, else the platform's user data folder."""
+def default_data_folder() -> Path:
+    """$SOUNDLOOM_DATA_DIR, else soundloom/ in the platform's user data folder: the journal, the output,
+    the spool, the app's history and settings."""
     if os.environ.get("SOUNDLOOM_DATA_DIR"):
-        return Path(os.environ["SOUNDLOOM_DATA_DIR"]) / "jobs.sqlite"
+        return Path(os.environ["SOUNDLOOM_DATA_DIR"])
     if sys.platform == "win32":
         base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
     elif sys.platform == "darwin":
         base = Path.home() / "Library" / "Application Support"
     else:
         base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "soundloom" / "jobs.sqlite"
+    return base / "soundloom"
+
+
+def default_journal_path() -> Path:
+    return default_data_folder() / "jobs.sqlite"
 
 
 @dataclass(frozen=True)

@@ -21,18 +21,10 @@ import soundfile
 from ..engine import EngineError
 from ..engine.requests import MAX_DURATION_S
 from .osc_transport import PacketError, decode, encode
+from .tempo import Tempo
 
 LIVE_PORT = 11000
 LIVE_REPLY_PORT = 11001
-
-
-@dataclass(frozen=True)
-class SongTempo:
-    bpm: float
-    beats_per_bar: int
-
-    def seconds(self, bars: float = 0.0, beats: float = 0.0) -> float:
-        return (bars * self.beats_per_bar + beats) * 60.0 / self.bpm
 
 
 @dataclass(frozen=True)
@@ -108,10 +100,10 @@ class AbletonOSC:
         return values[-1]
 
 
-def read_tempo(live: AbletonOSC) -> SongTempo:
+def read_tempo(live: AbletonOSC) -> Tempo:
     bpm = float(live.value("/live/song/get/tempo"))
     beats_per_bar = int(live.value("/live/song/get/signature_numerator"))
-    return SongTempo(bpm, beats_per_bar)
+    return Tempo(bpm, beats_per_bar, "live")
 
 
 def read_selected_clip(live: AbletonOSC) -> LiveClip:

@@ -108,14 +108,13 @@ def run_serve(args: argparse.Namespace, load_model) -> int:
         on_restart=args.on_restart,
         bpm=args.bpm,
     )
-    problems = settings.problems()
-    if problems:
-        raise EngineError("; ".join(problems))
     model_id = resolve_model(args.model)
+    service = BridgeService(
+        settings, lambda: load_model(model_id, args), model_names=lambda: [str(args.model)]
+    )
     sys.stderr.write(f"loading {args.model} ...\n")
-    model = load_model(model_id, args)
-    service = BridgeService(settings, lambda: model, model_names=lambda: [str(args.model)])
     try:
+        service.runner.model  # noqa: B018 - load now, so the first request does not wait for it
         leftovers = service.start()
     except EngineError:
         service.stop()

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..engine.errors import EngineError
 from .bridge import Bridge
-from .journal import Journal, JournalEntry, default_journal_path
+from .journal import Journal, JournalEntry, default_data_folder, default_journal_path
 from .osc_transport import TcpServer, UdpServer
 from .paths import FileRoots
 from .runner import EngineRunner
@@ -25,7 +25,7 @@ DEFAULT_PORT = 9000
 
 
 def default_output_folder() -> Path:
-    return default_journal_path().parent / "output"
+    return default_data_folder() / "output"
 
 
 @dataclass
