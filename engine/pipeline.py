@@ -78,6 +78,7 @@ class AudioLDM:
             hop_length=vocoder.config.hop_length,
         )
         self._lock = threading.Lock()
+        self._weights_mb: float | None = None
 
     @classmethod
     def load(
@@ -120,17 +121,21 @@ class AudioLDM:
 
     def status(self) -> dict[str, str | float]:
         """Plain facts for a status line: where the model runs, its weights' size, the GPU's allocation."""
-        modules = [self.unet, self.vae, self.vocoder, self.text_encoder, self.audio_encoder]
-        weights = sum(
-            parameter.numel() * parameter.element_size()
-            for module in modules
-            if isinstance(module, torch.nn.Module)
-            for parameter in module.parameters()
-        )
+        if self._weights_mb is None:  # asked often (a window's status bar); the weights do not change
+            modules = [self.unet, self.vae, self.vocoder, self.text_encoder, self.audio_encoder]
+            self._weights_mb = (
+                sum(
+                    parameter.numel() * parameter.element_size()
+                    for module in modules
+                    if isinstance(module, torch.nn.Module)
+                    for parameter in module.parameters()
+                )
+                / 2**20
+            )
         facts: dict[str, str | float] = {
             "device": str(self.device),
             "dtype": str(self.dtype).removeprefix("torch."),
-            "weights_mb": weights / 2**20,
+            "weights_mb": self._weights_mb,
         }
         if self.device.type == "cuda":
             facts["allocated_mb"] = torch.cuda.memory_allocated(self.device) / 2**20

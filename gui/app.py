@@ -83,5 +83,4 @@ def run_gui(args: argparse.Namespace) -> int:
     try:
         return qt_app.exec()
     finally:
-        app.service.stop()
-        app.history.close()
+        app.close()

@@ -108,6 +108,6 @@ class Player:
                 raise sd.CallbackStop
 
     def _finished(self) -> None:
-        stream = self._stream
-        if stream is not None and self._position < len(self._audio) and not stream.stopped:
+        # A stream we stopped is no longer self._stream; one that ends early on its own failed.
+        if self._stream is not None and self._position < len(self._audio):
             self.error = "playback stopped early: the output device went away or failed"

@@ -8,6 +8,7 @@ in the Messages list and the status bar, never only in a log.
 from __future__ import annotations
 
 import random
+import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -603,11 +604,9 @@ class MainWindow(QMainWindow):
             self.jobs.update(request_id, state="running", fraction=payload[0])
         elif event == "done":
             results: list[ResultFile] = payload
-            self.jobs.update(
-                request_id, state="done", fraction=1.0, files=[result.path for result in results]
-            )
+            files = [result.path for result in results]
+            row = self.jobs.update(request_id, state="done", fraction=1.0, files=files)
             self.history.set_state(request_id, "done")
-            row = self.jobs.rows[self.jobs.row_of(request_id) or 0]
             for position, result in enumerate(results):
                 take = Take(
                     result.path, request_id, result.duration_s, result.sample_rate, result.seed, row.prompt
@@ -727,8 +726,6 @@ class MainWindow(QMainWindow):
         if take is None or not port:
             self.show_message("Send to DAW: select a take and set the DAW's port in Settings")
             return
-        import socket
-
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             packet = encode(PREFIX + "take", [take.path, float(take.duration_s), int(take.sample_rate)])
             sock.sendto(packet, ("127.0.0.1", port))

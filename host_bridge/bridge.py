@@ -72,9 +72,8 @@ class Bridge:
         except ProtocolError as error:
             reply.send(PREFIX + "error", [error.request_id, error.code, error.message])
 
-    def submit(self, command: Command, reply: ReplyTarget | None = None) -> Job:
+    def submit(self, command: Command, reply: ReplyTarget) -> Job:
         """Plan, journal and queue a job command; ProtocolError says why it was refused."""
-        reply = reply or ReplyTarget()
         with self._submit_lock:
             self.runner.plan(command)
             job = self.queue.submit(
