@@ -16,6 +16,7 @@ from PyQt6.QtWidgets import QApplication
 from ..engine.default_model import list_models
 from ..engine.errors import EngineError
 from ..host_bridge.journal import default_data_folder
+from ..host_bridge.midi import MidiControl
 from ..host_bridge.service import DEFAULT_PORT, BridgeService, ServiceSettings
 from ..presets import load_library
 from .history import History
@@ -30,9 +31,12 @@ class App:
     service: BridgeService
     link: BridgeLink
     history: History
+    midi: MidiControl | None = None
 
     def close(self) -> None:
         self.window.close()
+        if self.midi is not None:
+            self.midi.stop()
         self.service.stop()
         self.history.close()
 
@@ -51,6 +55,7 @@ def start_app(
     output: Path | None = None,
     device: str = "auto",
     dtype: str = "float32",
+    midi_api: str | None = None,
 ) -> App:
     settings = app_settings()
     port = osc_port if osc_port is not None else int(settings.value("osc/port", DEFAULT_PORT))
@@ -59,26 +64,34 @@ def start_app(
         model_loader(model, device, dtype),
         model_names=lambda: [model],
     )
-    problem = ""
+    messages = []
     try:
         service.start()
     except EngineError as error:
-        problem = f"{error}; DAW requests are off until the port is free (Settings > OSC port)"
+        messages.append(f"{error}; DAW requests are off until the port is free (Settings > OSC port)")
         service.start(listen=False)
     link = BridgeLink(service)
     history = History(default_data_folder() / "history.sqlite")
     folders = [str(folder) for folder in settings.value("models/folders", []) or []]
     models = list(dict.fromkeys([model, *(entry.name for entry in list_models()), *folders]))
     window = MainWindow(link, history, settings, load_library(), Player(), models)
-    if problem:
-        window.show_message(problem)
-    return App(window, service, link, history)
+    midi = None
+    if midi_api is not None:  # MIDI clock and take audition, as `soundloom serve --midi`
+        midi = MidiControl(service.tempo, service.bridge.latest_takes)
+        try:
+            messages.append(f"MIDI input: {midi.open_virtual_port(api=midi_api)}")
+        except EngineError as error:
+            messages.append(str(error))
+            midi = None
+    for message in messages:
+        window.show_message(message)
+    return App(window, service, link, history, midi)
 
 
 def run_gui(args: argparse.Namespace) -> int:
     qt_app = QApplication.instance() or QApplication(["soundloom"])
     qt_app.setApplicationName("Soundloom")
-    app = start_app(args.model, args.osc_port, args.root, args.out, args.device, args.dtype)
+    app = start_app(args.model, args.osc_port, args.root, args.out, args.device, args.dtype, args.midi)
     app.window.show()
     try:
         return qt_app.exec()

@@ -17,6 +17,7 @@ from ..engine.default_model import resolve_model
 from ..engine.requests import DEFAULT_FADE_S, EDIT_OPERATIONS, SAMPLERS
 from ..presets import PresetError, load_library
 from .deliver import Delivery, deliver
+from .midi import MIDI_APIS
 from .output import OutputError, plan_outputs, write_text, write_wav
 from .render_cli import (
     add_render_options,
@@ -181,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--root", type=Path, action="append", default=[], help="a folder DAW inputs may come from"
     )
     gui.add_argument("--out", type=Path, default=None, help="output folder (default: the data folder's)")
+    gui.add_argument(
+        "--midi",
+        choices=MIDI_APIS,
+        default=None,
+        help="open a virtual MIDI port (clock, take audition) through this API; auto picks ALSA or JACK",
+    )
     _add_engine_options(gui)
     return parser
 

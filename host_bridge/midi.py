@@ -2,13 +2,16 @@
 
 Note `base_note + k` plays take k + 1 of the last finished job (C4 = 60 plays take 1, C#4 take 2, ...),
 note-off or note 0 velocity is ignored, Stop silences. MIDI clock (24 pulses per beat) sets the tempo that
-`bars`/`beats` lengths use. The port is opened through mido's python-rtmidi backend.
+`bars`/`beats` lengths use. The port is opened through mido's python-rtmidi backend: on Linux through the
+ALSA sequencer, or through a running JACK server where there is none (containers, JACK-based studios).
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ..engine.errors import EngineError
@@ -16,6 +19,22 @@ from .tempo import TempoState
 
 BASE_NOTE = 60
 PORT_NAME = "Soundloom"
+CLIENT_NAME = "Soundloom"
+MIDI_APIS = ("auto", "alsa", "jack", "system")
+_RTMIDI_BACKENDS = {
+    "alsa": "mido.backends.rtmidi/LINUX_ALSA",
+    "jack": "mido.backends.rtmidi/UNIX_JACK",
+    "system": "mido.backends.rtmidi",  # the platform's own: CoreMIDI, Windows MM, ALSA
+}
+
+
+def midi_apis_to_try(api: str) -> list[str]:
+    """`auto` on Linux: the ALSA sequencer where the kernel has one, then JACK; elsewhere the system API."""
+    if api != "auto":
+        return [api]
+    if sys.platform.startswith("linux"):
+        return ["alsa", "jack"] if Path("/dev/snd/seq").exists() else ["jack"]
+    return ["system"]
 
 
 class Player:
@@ -70,16 +89,27 @@ class MidiControl:
                 return takes[index]
         return None
 
-    def open_virtual_port(self, name: str = PORT_NAME) -> None:
+    def open_virtual_port(self, name: str = PORT_NAME, api: str = "auto") -> str:
+        """Open the virtual input port; returns the full name other programs connect to."""
         import mido
 
-        try:
-            self._port = mido.open_input(name, virtual=True, callback=self.handle)
-        except Exception as error:
-            raise EngineError(
-                f"cannot open a virtual MIDI port ({error}); on Linux the ALSA sequencer (/dev/snd/seq) "
-                "must be present; on Windows virtual ports need loopMIDI"
-            ) from None
+        if api not in MIDI_APIS:
+            raise EngineError(f"unknown MIDI API {api!r}; choose one of {', '.join(MIDI_APIS)}")
+        reasons = []
+        for candidate in midi_apis_to_try(api):
+            backend = mido.Backend(_RTMIDI_BACKENDS[candidate], load=True)
+            try:
+                self._port = backend.open_input(
+                    name, virtual=True, client_name=CLIENT_NAME, callback=self.handle
+                )
+            except Exception as error:  # rtmidi raises its own SystemError/RuntimeError kinds
+                reasons.append(f"{candidate}: {str(error).splitlines()[0]}")
+                continue
+            return f"{CLIENT_NAME}:{name}"
+        raise EngineError(
+            f"cannot open a virtual MIDI port ({'; '.join(reasons)}); on Linux the ALSA sequencer "
+            "(/dev/snd/seq) or a running JACK server is needed; on Windows virtual ports need loopMIDI"
+        )
 
     def stop(self) -> None:
         if self._port is not None:

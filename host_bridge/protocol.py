@@ -190,7 +190,10 @@ def _parse_tempo(args: list[Any]) -> Command:
     if not args:
         return Command("tempo")
     options = {}
-    for name, value, (low, high) in zip(("bpm", "beats_per_bar"), args, ((20, 400), (1, 32)), strict=False):
+    positional = list(itertools.takewhile(lambda value: not isinstance(value, str), args))  # before keys
+    for name, value, (low, high) in zip(
+        ("bpm", "beats_per_bar"), positional, ((20, 400), (1, 32)), strict=False
+    ):
         kind = float if name == "bpm" else int
         options[name] = _number(value, name, kind, low, high, "")
     return Command("tempo", options=options | _options(args[len(options) :], "tempo", "", ("reply_port",)))

@@ -18,6 +18,7 @@ from ..engine.default_model import resolve_model
 from ..engine.errors import EngineError
 from .bridge import RESTART_POLICIES
 from .live import LIVE_PORT, LIVE_REPLY_PORT, AbletonOSC, clip_job, read_selected_clip, read_tempo
+from .midi import MIDI_APIS
 from .osc_transport import PacketError, StreamFrames, decode, encode, frame_packet
 from .protocol import JOB_KINDS, OPTIONS, PREFIX
 from .service import DEFAULT_PORT, BridgeService, ServiceSettings
@@ -55,6 +56,12 @@ def add_serve_parsers(commands: argparse._SubParsersAction, add_engine_options) 
     )
     serve.add_argument("--bpm", type=float, default=120.0, help="tempo until the DAW sends one")
     serve.add_argument("--midi", action="store_true", help="open a virtual MIDI port (clock, take audition)")
+    serve.add_argument(
+        "--midi-api",
+        choices=MIDI_APIS,
+        default="auto",
+        help="auto (Linux: the ALSA sequencer, else a running JACK server), alsa, jack or system",
+    )
     add_engine_options(serve)
 
     send = commands.add_parser("send", help="send one request to a running bridge")
@@ -125,10 +132,11 @@ def run_serve(args: argparse.Namespace, load_model) -> int:
 
         midi = MidiControl(service.tempo, service.bridge.latest_takes)
         try:
-            midi.open_virtual_port()
+            port_name = midi.open_virtual_port(api=args.midi_api)
         except EngineError:
             service.stop()
             raise
+        sys.stderr.write(f"MIDI input: {port_name}\n")
     if leftovers:
         sys.stderr.write(f"{len(leftovers)} unfinished job(s) from the last run: {args.on_restart}\n")
     sys.stderr.write(f"soundloom bridge ready: {service.describe()}\n")

@@ -45,7 +45,7 @@ class TempoState:
             return self._tempo
 
     def clock_tick(self, now: float | None = None) -> Tempo | None:
-        """One MIDI clock pulse; after a beat's worth of pulses the tempo follows their median spacing."""
+        """One MIDI clock pulse; after a beat's worth of pulses the tempo follows their steady spacing."""
         now = time.monotonic() if now is None else now
         with self._lock:
             if self._ticks and now - self._ticks[-1] > 1.0:  # a stopped clock: start measuring afresh
@@ -53,7 +53,12 @@ class TempoState:
             self._ticks = [*self._ticks[-CLOCKS_PER_BEAT:], now]
             if len(self._ticks) <= CLOCKS_PER_BEAT:
                 return None
-            spacing = statistics.median(b - a for a, b in zip(self._ticks, self._ticks[1:], strict=False))
+            intervals = [b - a for a, b in zip(self._ticks, self._ticks[1:], strict=False)]
+        # Pulses arrive on the MIDI driver's period grid (JACK: every 1-5 ms), so single intervals jitter
+        # by a period; the mean of the steady ones cancels that, and the median keeps a dropped pulse out.
+        typical = statistics.median(intervals)
+        steady = [interval for interval in intervals if abs(interval - typical) <= 0.25 * typical]
+        spacing = statistics.fmean(steady)
         if spacing <= 0:
             return None
         bpm = round(60.0 / (spacing * CLOCKS_PER_BEAT), 2)

@@ -31,8 +31,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "data"
 
 
-def open_app(qtbot, model: Path, port: int | None = None) -> App:
-    app = start_app(str(model), osc_port=port if port is not None else free_port())
+def open_app(qtbot, model: Path, port: int | None = None, midi_api: str | None = None) -> App:
+    app = start_app(str(model), osc_port=port if port is not None else free_port(), midi_api=midi_api)
     qtbot.addWidget(app.window)
     with qtbot.waitActive(app.window):  # shortcuts (Ctrl+Enter, Space) go to the active window
         app.window.show()
@@ -243,6 +243,20 @@ def test_an_osc_port_in_use_is_a_message_and_the_window_still_generates(
             assert len(generate_takes(qtbot, app, "click")) == 1
         finally:
             app.close()
+
+
+def test_a_midi_port_that_cannot_open_is_a_message_and_the_window_still_generates(
+    qtbot, tiny_checkpoint, data_dir, monkeypatch
+) -> None:
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "soundloom-no-such-server")
+    monkeypatch.setenv("JACK_NO_START_SERVER", "1")
+    app = open_app(qtbot, tiny_checkpoint, midi_api="jack")
+    try:
+        assert "cannot open a virtual MIDI port (jack:" in messages(app)[0]
+        assert app.midi is None
+        assert len(generate_takes(qtbot, app, "click")) == 1
+    finally:
+        app.close()
 
 
 def test_the_gui_modules_never_import_torch() -> None:
