@@ -1,11 +1,12 @@
-"""Soundloom's engine against diffusers on the full-size AudioLDM-S architecture, same random weights.
+"""Soundloom's engine against diffusers on the full-size AudioLDM-S and AudioLDM 2 architectures, same
+random weights.
 
-Builds cvssp/audioldm-s-full-v2's architecture from the published configs (../shared/reference) once,
-then times, alternating the two implementations on identical inputs:
+Builds cvssp/audioldm-s-full-v2's and cvssp/audioldm2's architectures from the published configs
+(../shared/reference) once, then times, alternating the two implementations on identical inputs:
   - one UNet step (batch 2: the guided pair) on a 10.24 s latent (8 x 256 x 16);
   - a whole 10.24 s generation: CPU 20 DPM-Solver++ steps; CUDA 200 DDIM and 20 DPM-Solver++ steps in
     float16 and bfloat16;
-and checks the two waveforms agree. Run: python3 benchmarks/bench_engine.py [--repeats N]
+and checks the two waveforms agree. Run: python3 benchmarks/bench_engine.py [--family audioldm2] [--repeats N]
 """
 
 from __future__ import annotations
@@ -22,9 +23,14 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from reference_audioldm2 import (  # noqa: E402
+    build_audioldm2_checkpoint,
+    load_audioldm2_reference,
+    published_audioldm2_configs,
+)
 from reference_checkpoint import build_checkpoint, published_configs  # noqa: E402
 from soundloom.engine import GenerationRequest  # noqa: E402
-from soundloom.engine.pipeline import AudioLDM  # noqa: E402
+from soundloom.engine.pipeline import load_model  # noqa: E402
 
 DURATION_S = 10.24
 
@@ -49,7 +55,57 @@ def alternate(runs: dict, repeats: int, device: torch.device) -> dict[str, float
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def unet_steps(family: str, reference, ours, device: torch.device, dtype: torch.dtype):
+    """(reference step, our step): one UNet call each on the same guided pair for a 10.24 s latent."""
+    generator = torch.Generator().manual_seed(0)
+    latent = torch.randn(2, 8, 256, 16, generator=generator).to(device, dtype)
+    timestep = torch.tensor(500, device=device)
+    if family == "audioldm":
+        condition = torch.nn.functional.normalize(torch.randn(2, 512, generator=generator), dim=-1)
+        condition = condition.to(device, dtype)
+
+        def reference_step() -> torch.Tensor:
+            with torch.no_grad():
+                return reference.unet(
+                    latent, timestep, encoder_hidden_states=None, class_labels=condition
+                ).sample
+
+        def our_step() -> torch.Tensor:
+            with torch.inference_mode():
+                return ours.unet(latent, timestep, class_condition=condition)
+
+        return reference_step, our_step
+    loa = torch.randn(2, 8, 768, generator=generator).to(device, dtype)  # GPT-2's 8 LOA states
+    text = torch.randn(2, 12, 1024, generator=generator).to(device, dtype)  # 12 FLAN-T5 tokens
+    mask = torch.ones(2, 12, dtype=torch.long, device=device)
+    mask[0, 9:] = 0
+
+    def reference_step() -> torch.Tensor:
+        with torch.no_grad():
+            return reference.unet(
+                latent, timestep, encoder_hidden_states=loa, encoder_hidden_states_1=text,
+                encoder_attention_mask_1=mask,
+            ).sample  # fmt: skip
+
+    def our_step() -> torch.Tensor:
+        with torch.inference_mode():
+            return ours.unet(latent, timestep, contexts=(loa, text), context_masks=(None, mask))
+
+    return reference_step, our_step
+
+
+def load_reference(family: str, checkpoint: Path, device: torch.device, dtype: torch.dtype):
+    from diffusers import AudioLDMPipeline
+
+    if family == "audioldm":
+        reference = AudioLDMPipeline.from_pretrained(checkpoint, torch_dtype=dtype).to(device)
+        reference.set_progress_bar_config(disable=True)
+        return reference
+    return load_audioldm2_reference(checkpoint, dtype).to(device)
+
+
 def bench_dtype(
+    family: str,
     checkpoint: Path,
     device: torch.device,
     dtype_name: str,
@@ -58,32 +114,16 @@ def bench_dtype(
     e2e_repeats: int,
 ) -> list[tuple[str, float, float, float]]:
     """Rows of (case, diffusers seconds, soundloom seconds, max |difference| / peak) for one dtype."""
-    from diffusers import AudioLDMPipeline, DDIMScheduler, DPMSolverMultistepScheduler
+    from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
 
     dtype = getattr(torch, dtype_name)
-    ours = AudioLDM.load(str(checkpoint), device=device.type, dtype=dtype_name)
-    reference = AudioLDMPipeline.from_pretrained(checkpoint, torch_dtype=dtype).to(device)
-    reference.set_progress_bar_config(disable=True)
-
-    generator = torch.Generator().manual_seed(0)
-    latent = torch.randn(2, 8, 256, 16, generator=generator).to(device, dtype)  # guided pair, 10.24 s
-    condition = torch.nn.functional.normalize(torch.randn(2, 512, generator=generator), dim=-1).to(
-        device, dtype
-    )
-    timestep = torch.tensor(500, device=device)
-
-    def reference_step() -> torch.Tensor:
-        with torch.no_grad():
-            return reference.unet(latent, timestep, encoder_hidden_states=None, class_labels=condition).sample
-
-    def our_step() -> torch.Tensor:
-        with torch.inference_mode():
-            return ours.unet(latent, timestep, class_condition=condition)
-
+    ours = load_model(str(checkpoint), device=device.type, dtype=dtype_name)
+    reference = load_reference(family, checkpoint, device, dtype)
+    reference_step, our_step = unet_steps(family, reference, ours, device, dtype)
     step = alternate({"diffusers": reference_step, "soundloom": our_step}, repeats, device)
     expected = reference_step()
     step_error = ((expected - our_step()).abs().max() / expected.abs().max()).item()
-    rows = [(f"UNet step, batch 2, {dtype_name}", step["diffusers"], step["soundloom"], step_error)]
+    rows = [(f"{family}: UNet step, batch 2, {dtype_name}", step["diffusers"], step["soundloom"], step_error)]
 
     outputs: dict[str, np.ndarray] = {}
     for sampler, steps in cases:
@@ -117,7 +157,7 @@ def bench_dtype(
         error = float(np.abs(outputs["diffusers"] - outputs["soundloom"]).max() / peak)
         rows.append(
             (
-                f"10.24 s clip, {steps} {sampler} steps, {dtype_name}",
+                f"{family}: 10.24 s clip, {steps} {sampler} steps, {dtype_name}",
                 e2e["diffusers"],
                 e2e["soundloom"],
                 error,
@@ -130,7 +170,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--checkpoint", type=Path, default=ROOT / "bench-out" / "audioldm-s-random")
+    parser.add_argument(
+        "--family", choices=("audioldm", "audioldm2"), action="append", help="default: both, in one run"
+    )
+    parser.add_argument("--checkpoints", type=Path, default=ROOT / "bench-out", help="where to build them")
     parser.add_argument("--reference", type=Path, default=ROOT.parent / "shared/reference/published-configs")
     parser.add_argument("--repeats", type=int, default=5, help="timed UNet steps per implementation")
     parser.add_argument(
@@ -138,25 +181,35 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    if not (args.checkpoint / "model_index.json").exists():
-        print(f"building the full-size random checkpoint in {args.checkpoint} ...", file=sys.stderr)
-        build_checkpoint(args.checkpoint, **published_configs(args.reference))
-
+    builders = {
+        "audioldm": (
+            "audioldm-s-random",
+            lambda folder: build_checkpoint(folder, **published_configs(args.reference)),
+        ),
+        "audioldm2": (
+            "audioldm2-random",
+            lambda folder: build_audioldm2_checkpoint(folder, **published_audioldm2_configs(args.reference)),
+        ),
+    }
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dtypes = ["float16", "bfloat16"] if device.type == "cuda" else ["float32"]
     cases = [("dpm++", 20)] + ([("ddim", 200)] if device.type == "cuda" else [])
     where = torch.cuda.get_device_name() if device.type == "cuda" else f"{torch.get_num_threads()} threads"
     print(f"device {device} ({where}), torch {torch.__version__}")
-    rows = [
-        row
-        for dtype in dtypes
-        for row in bench_dtype(args.checkpoint, device, dtype, cases, args.repeats, args.e2e_repeats)
-    ]
+    rows = []
+    for family in args.family or list(builders):
+        name, build = builders[family]
+        checkpoint = args.checkpoints / name
+        if not (checkpoint / "model_index.json").exists():
+            print(f"building the full-size random {family} checkpoint in {checkpoint} ...", file=sys.stderr)
+            build(checkpoint)
+        for dtype in dtypes:
+            rows += bench_dtype(family, checkpoint, device, dtype, cases, args.repeats, args.e2e_repeats)
 
-    print(f"\n| {'case':<40} | diffusers s | soundloom s | speed-up | max |Δ| / peak |")
-    print(f"|{'-' * 42}|-------------|-------------|----------|------------------|")
+    print(f"\n| {'case':<50} | diffusers s | soundloom s | speed-up | max |Δ| / peak |")
+    print(f"|{'-' * 52}|-------------|-------------|----------|------------------|")
     for name, theirs, mine, error in rows:
-        print(f"| {name:<40} | {theirs:11.3f} | {mine:11.3f} | {theirs / mine:7.2f}x | {error:16.2e} |")
+        print(f"| {name:<50} | {theirs:11.3f} | {mine:11.3f} | {theirs / mine:7.2f}x | {error:16.2e} |")
 
 
 if __name__ == "__main__":

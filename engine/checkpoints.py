@@ -228,7 +228,8 @@ def inspect_checkpoint(model: str, allow_pickle: bool = False) -> CheckpointSumm
         component = folder / name
         if not component.is_dir():
             raise EngineError(f"{folder}: component folder {name}/ named in model_index.json is missing")
-        convention = "diffusers" if library == "diffusers" else "transformers"
+        # diffusers names pipeline-specific modules by their pipeline ("audioldm2"); they use its files.
+        convention = "transformers" if library == "transformers" else "diffusers"
         has_weights = any((component / candidate).is_file() for candidate in WEIGHT_NAMES[convention])
         parameters = count_parameters(weight_files(component, convention, allow_pickle)) if has_weights else 0
         components.append(ComponentInfo(name, class_name, parameters))

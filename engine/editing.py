@@ -69,13 +69,11 @@ def _edit_clip(
     noise, generator = model.initial_noise(generation.seed, variations, latent_frames)
     noise = noise.repeat_interleave(channels, dim=0)  # both channels of a variation share its noise
     if request.operation == "vary":
-        cond = model.encode_audio(torch.from_numpy(waveform)).repeat(variations, 1)  # (batch, D)
-        uncond = None
-        if generation.guidance_scale > 1.0:
-            uncond = model.encode_text([generation.negative_prompt]).repeat(batch, 1)
+        clap = model.encode_audio(torch.from_numpy(waveform)).repeat(variations, 1)  # (batch, D)
+        cond, uncond = model.conditions(generation, batch, clap=clap)
         start = Start(noise, generator)  # a variation starts from noise: only the embedding carries the clip
     else:
-        cond, uncond = model.text_conditions(generation, batch)
+        cond, uncond = model.conditions(generation, batch)
         clip_latent = model.encode_waveform(torch.from_numpy(waveform)).repeat(variations, 1, 1, 1)
         strength = request.strength if request.operation == "transfer" else 1.0
         keep = None

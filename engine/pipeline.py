@@ -1,7 +1,9 @@
 """AudioLDM text-to-audio: CLAP text embedding -> UNet sampling in the VAE latent -> mel -> HiFi-GAN.
 
-Load once (`AudioLDM.load`), keep it on its device, call `generate` with a GenerationRequest. Calls are
-serialised by a lock, so one worker thread at a time may use a loaded model.
+Load once (`load_model`, which picks AudioLDM or AudioLDM 2 from the checkpoint), keep it on its device,
+call `generate` with a GenerationRequest. Calls are serialised by a lock, so one worker thread at a time
+may use a loaded model. AudioLDM 2 (`audioldm2.py`) changes only how a prompt becomes the UNet's
+condition (`conditions` and `run_unet`); everything else here serves both families.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -51,6 +54,56 @@ class Start:
     keep: torch.Tensor | None = None  # (1, 1, T, 1)
 
 
+UNET_CLASSES = {"audioldm": "UNet2DConditionModel", "audioldm2": "AudioLDM2UNet2DConditionModel"}
+
+
+def load_core(
+    folder: Path, allow_pickle: bool, family: str = "audioldm"
+) -> tuple[UNet, AutoencoderKL, HifiGan, ScheduleConfig]:
+    """The parts both families share: UNet, VAE, vocoder and the training schedule."""
+    unet_class = read_json(folder / "unet" / "config.json").get("_class_name")
+    if unet_class is not None and unet_class != UNET_CLASSES[family]:
+        raise EngineError(
+            f"{folder / 'unet' / 'config.json'}: {unet_class} does not belong in an "
+            f"{'AudioLDM 2' if family == 'audioldm2' else 'AudioLDM'} checkpoint (it needs "
+            f"{UNET_CLASSES[family]}); is this folder a mix of two checkpoints?"
+        )
+    unet = load_component(folder / "unet", UNet, UNetConfig, "diffusers", allow_pickle)
+    vae = load_component(folder / "vae", AutoencoderKL, VAEConfig, "diffusers", allow_pickle)
+    vocoder = load_component(folder / "vocoder", HifiGan, VocoderConfig, "transformers", allow_pickle)
+    schedule = ScheduleConfig.from_dict(read_json(folder / "scheduler" / "scheduler_config.json"))
+    if vocoder.config.model_in_dim % vae.config.downsample_factor:
+        raise EngineError(
+            f"{folder}: the vocoder's {vocoder.config.model_in_dim} mel bins are not divisible by "
+            f"the VAE's downsampling factor {vae.config.downsample_factor}"
+        )
+    return unet, vae, vocoder, schedule
+
+
+def place_core(
+    unet: UNet, vae: AutoencoderKL, vocoder: HifiGan, device: torch.device, dtype: torch.dtype
+) -> None:
+    for module in (unet, vae, vocoder):
+        module.to(device=device, dtype=dtype)
+    for module in (unet, vae):
+        # NHWC weights make every 2-D conv (and its output) channels-last: measured on 2 CPU cores with
+        # AudioLDM-S, 13% faster UNet steps and 21% faster VAE decoding; NHWC also suits tensor cores.
+        module.to(memory_format=torch.channels_last)
+
+
+def load_model(
+    model: str, device: str = "auto", dtype: str = "float32", allow_pickle: bool = False
+) -> AudioLDM:
+    """Load a checkpoint folder or hub id of either family onto a device ('auto', 'cuda', 'cpu')."""
+    torch_device, torch_dtype = resolve_device(device), resolve_dtype(dtype)
+    folder = resolve_checkpoint(model, allow_pickle)
+    if checkpoint_family(folder) == "audioldm2":
+        from .audioldm2 import AudioLDM2
+
+        return AudioLDM2.load_folder(folder, model, torch_device, torch_dtype, allow_pickle)
+    return AudioLDM.load_folder(folder, model, torch_device, torch_dtype, allow_pickle)
+
+
 class AudioLDM:
     family = "audioldm"
 
@@ -84,50 +137,44 @@ class AudioLDM:
     def load(
         cls, model: str, device: str = "auto", dtype: str = "float32", allow_pickle: bool = False
     ) -> AudioLDM:
-        """Load a checkpoint folder or hub id onto a device ('auto', 'cuda', 'cpu') in a dtype."""
-        torch_device, torch_dtype = resolve_device(device), resolve_dtype(dtype)
+        """Load a checkpoint of this class's family (`load_model` takes either family)."""
         folder = resolve_checkpoint(model, allow_pickle)
         family = checkpoint_family(folder)
         if family != cls.family:
-            raise EngineError(
-                f"{model} is an {family} checkpoint; this engine loads AudioLDM (v1) checkpoints"
-            )
-        unet = load_component(folder / "unet", UNet, UNetConfig, "diffusers", allow_pickle)
-        vae = load_component(folder / "vae", AutoencoderKL, VAEConfig, "diffusers", allow_pickle)
-        vocoder = load_component(folder / "vocoder", HifiGan, VocoderConfig, "transformers", allow_pickle)
-        schedule = ScheduleConfig.from_dict(read_json(folder / "scheduler" / "scheduler_config.json"))
-        text_encoder = load_text_encoder(folder, allow_pickle)
+            raise EngineError(f"{model} is an {family} checkpoint, not {cls.family}; use load_model")
+        return cls.load_folder(folder, model, resolve_device(device), resolve_dtype(dtype), allow_pickle)
+
+    @classmethod
+    def load_folder(
+        cls, folder: Path, model_id: str, device: torch.device, dtype: torch.dtype, allow_pickle: bool
+    ) -> AudioLDM:
+        unet, vae, vocoder, schedule = load_core(folder, allow_pickle, cls.family)
+        place_core(unet, vae, vocoder, device, dtype)
+        text_encoder = load_text_encoder(folder, allow_pickle).to(device, dtype)
         audio_encoder = None
         if (folder / "audio_encoder").is_dir():
             audio_encoder = load_component(
                 folder / "audio_encoder", AudioEncoder, AudioEncoderConfig, "transformers", allow_pickle
             )
-            audio_encoder.to(device=torch_device, dtype=torch_dtype)
-        if vocoder.config.model_in_dim % vae.config.downsample_factor:
-            raise EngineError(
-                f"{folder}: the vocoder's {vocoder.config.model_in_dim} mel bins are not divisible by "
-                f"the VAE's downsampling factor {vae.config.downsample_factor}"
-            )
-        for module in (unet, vae, vocoder):
-            module.to(device=torch_device, dtype=torch_dtype)
-        for module in (unet, vae):
-            # NHWC weights make every 2-D conv (and its output) channels-last: measured on 2 CPU cores with
-            # AudioLDM-S, 13% faster UNet steps and 21% faster VAE decoding; NHWC also suits tensor cores.
-            module.to(memory_format=torch.channels_last)
-        text_encoder.to(torch_device, torch_dtype)
-        return cls(
-            unet, vae, vocoder, text_encoder, schedule, model, torch_device, torch_dtype, audio_encoder
-        )
+            audio_encoder.to(device=device, dtype=dtype)
+        return cls(unet, vae, vocoder, text_encoder, schedule, model_id, device, dtype, audio_encoder)
+
+    def modules(self) -> list[torch.nn.Module]:
+        """Every network that holds weights (for counting them)."""
+        encoders = [getattr(self.text_encoder, name, None) for name in ("model", "base", "projection")]
+        return [
+            module
+            for module in [self.unet, self.vae, self.vocoder, self.audio_encoder, *encoders]
+            if isinstance(module, torch.nn.Module)
+        ]
 
     def status(self) -> dict[str, str | float]:
         """Plain facts for a status line: where the model runs, its weights' size, the GPU's allocation."""
         if self._weights_mb is None:  # asked often (a window's status bar); the weights do not change
-            modules = [self.unet, self.vae, self.vocoder, self.text_encoder, self.audio_encoder]
             self._weights_mb = (
                 sum(
                     parameter.numel() * parameter.element_size()
-                    for module in modules
-                    if isinstance(module, torch.nn.Module)
+                    for module in self.modules()
                     for parameter in module.parameters()
                 )
                 / 2**20
@@ -251,7 +298,7 @@ class AudioLDM:
         duration_s = request.duration_s if request.duration_s is not None else self.native_duration_s
         mel_frames, samples = self.frames_for(duration_s)
         batch = request.variations
-        cond, uncond = self.text_conditions(request, batch)
+        cond, uncond = self.conditions(request, batch)
         start = Start(*self.initial_noise(seed, batch, mel_frames // self.vae_factor))
         latent = self.denoise(request, cond, uncond, start, progress, cancel)
         waveforms = self.decode_latent(latent, circular=request.loop).numpy()  # (batch, >= samples)
@@ -273,19 +320,27 @@ class AudioLDM:
         ]
         return self.rerank(request, results) if request.rerank else results
 
-    def text_conditions(
-        self, request: GenerationRequest, batch: int
+    def conditions(
+        self, request: GenerationRequest, batch: int, clap: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(cond, uncond): the prompt's and the negative prompt's embeddings, (batch, D) each.
 
+        `clap` (batch, D), CLAP audio embeddings, takes the prompt's place (variations of a clip).
         uncond is None when guidance is off: guidance at scale 1 is a no-op and the reference skips it
         below 1 too, so the UNet then runs once per step.
         """
         use_guidance = request.guidance_scale > 1.0
-        texts = [request.negative_prompt, request.prompt] if use_guidance else [request.prompt]
-        embeddings = self.encode_text(texts)  # (1 or 2, D)
+        texts = [request.negative_prompt] if use_guidance else []
+        if clap is None:
+            texts.append(request.prompt)
+        embeddings = self.encode_text(texts) if texts else None  # (0 to 2, D)
         uncond = embeddings[:1].repeat(batch, 1) if use_guidance else None
-        return embeddings[-1:].repeat(batch, 1), uncond
+        cond = embeddings[-1:].repeat(batch, 1) if clap is None else clap
+        return cond, uncond
+
+    def run_unet(self, latent: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        """One denoiser call: AudioLDM's condition is the CLAP embedding, through the class embedding."""
+        return self.unet(latent, t, class_condition=condition)
 
     def initial_noise(
         self, seed: int, batch: int, latent_frames: int
@@ -314,11 +369,7 @@ class AudioLDM:
         cancel: threading.Event | None = None,
     ) -> torch.Tensor:
         """Sample a latent (B, C, T, F) with the request's sampler from `start` (see Start)."""
-
-        def unet(latent: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-            return self.unet(latent, t, class_condition=condition)
-
-        model = guided(unet, cond, uncond, request.guidance_scale)
+        model = guided(self.run_unet, cond, uncond, request.guidance_scale)
         if request.loop:
             model = circular(model, 2 ** (len(self.unet.config.block_out_channels) - 1))
         sampler_timesteps = ddim_timesteps if request.sampler == "ddim" else dpm_timesteps

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,17 +27,19 @@ Callback = Callable[[int, int], None]
 AfterStep = Callable[[int, torch.Tensor], torch.Tensor]
 
 
-def guided(
-    model: Callable[..., torch.Tensor], cond: torch.Tensor, uncond: torch.Tensor | None, guidance_scale: float
-) -> Model:
+def guided(model: Callable[..., torch.Tensor], cond: Any, uncond: Any | None, guidance_scale: float) -> Model:
     """Classifier-free guidance: one batched call on [uncond; cond], then uncond + g * (cond - uncond).
 
-    `cond`/`uncond` are the conditioning tensors (B, ...) passed to `model(latent, t, condition)`.
-    With `uncond` None (guidance_scale <= 1) the model is called on `cond` alone.
+    `cond`/`uncond` are the conditions passed to `model(latent, t, condition)`: a tensor (B, ...), or a
+    NamedTuple of such tensors (AudioLDM 2's streams), batched field by field. With `uncond` None
+    (guidance_scale <= 1) the model is called on `cond` alone.
     """
     if uncond is None:
         return lambda latent, t: model(latent, t, cond)
-    both = torch.cat([uncond, cond])
+    if isinstance(cond, torch.Tensor):
+        both = torch.cat([uncond, cond])
+    else:
+        both = type(cond)(*(torch.cat(pair) for pair in zip(uncond, cond, strict=True)))
 
     def denoise(latent: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         out_uncond, out_cond = model(torch.cat([latent, latent]), t, both).chunk(2)

@@ -23,10 +23,10 @@ from ..host_bridge.service import BridgeService
 def model_loader(model_id: str, device: str = "auto", dtype: str = "float32") -> Callable[[], Any]:
     def load() -> Any:
         from ..engine.default_model import resolve_model
-        from ..engine.pipeline import AudioLDM  # imports torch, on the worker thread
+        from ..engine.pipeline import load_model  # imports torch, on the worker thread
 
         try:
-            return AudioLDM.load(resolve_model(model_id), device=device, dtype=dtype)
+            return load_model(resolve_model(model_id), device=device, dtype=dtype)
         except Exception as error:
             raise EngineError(f"cannot load the model {model_id}: {error}") from None
 

@@ -273,9 +273,9 @@ def run_edit(args: argparse.Namespace) -> int:
 
 
 def _load_model(args: argparse.Namespace, model_id: str | None = None):
-    from ..engine.pipeline import AudioLDM  # imports torch: only when there is work to do
+    from ..engine.pipeline import load_model  # imports torch: only when there is work to do
 
-    return AudioLDM.load(
+    return load_model(
         model_id or resolve_model(args.model),
         device=args.device,
         dtype=args.dtype,
@@ -298,14 +298,19 @@ def run_models_inspect(args: argparse.Namespace) -> int:
     print(f"checkpoint   {summary.folder}")
     print(f"family       {summary.family} ({summary.pipeline})")
     print(f"sample rate  {summary.sample_rate} Hz")
+    print(f"  {'component':<18} {'class':<30} {'parameters':>11} {'fp16':>9} {'fp32':>9}")
     for component in summary.components:
-        count = (
-            f"{component.parameters / 1e6:10.2f}M params" if component.parameters else "      (no weights)"
-        )
-        print(f"  {component.name:<14} {component.class_name:<30} {count}")
+        print(f"  {component.name:<18} {component.class_name:<30} {_sizes(component.parameters)}")
     total = sum(component.parameters for component in summary.components)
-    print(f"  {'total':<14} {'':<30} {total / 1e6:10.2f}M params")
+    print(f"  {'total':<18} {'':<30} {_sizes(total)}")
     return 0
+
+
+def _sizes(parameters: int) -> str:
+    """Parameter count and the weights' memory at 2 and 4 bytes each."""
+    if not parameters:
+        return f"{'(no weights)':>11}"
+    return f"{parameters / 1e6:10.2f}M {parameters * 2 / 2**20:7.1f}MB {parameters * 4 / 2**20:7.1f}MB"
 
 
 def run_models_list() -> int:

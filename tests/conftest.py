@@ -61,3 +61,24 @@ def full_clap_model(tmp_path_factory: pytest.TempPathFactory):
 
     folder = build_checkpoint(tmp_path_factory.mktemp("checkpoints") / "full-clap", full_clap=True)
     return AudioLDM.load(str(folder), device="cpu", dtype="float32")
+
+
+@pytest.fixture(scope="session")
+def tiny_audioldm2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from reference_audioldm2 import build_audioldm2_checkpoint
+
+    return build_audioldm2_checkpoint(tmp_path_factory.mktemp("checkpoints") / "tiny-audioldm2")
+
+
+@pytest.fixture(scope="session")
+def audioldm2_model(tiny_audioldm2: Path):
+    from soundloom.engine.pipeline import load_model
+
+    return load_model(str(tiny_audioldm2), device="cpu", dtype="float32")
+
+
+@pytest.fixture(scope="session")
+def audioldm2_reference(tiny_audioldm2: Path):
+    from reference_audioldm2 import load_audioldm2_reference
+
+    return load_audioldm2_reference(tiny_audioldm2)

@@ -23,15 +23,17 @@ class Attention(nn.Module):
         self.to_v = nn.Linear(context_dim, inner_dim, bias=qkv_bias)
         self.to_out = nn.ModuleList([nn.Linear(inner_dim, query_dim)])
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
-        # x: (B, N, query_dim), context: (B, M, context_dim) -> (B, N, query_dim)
+    def forward(
+        self, x: torch.Tensor, context: torch.Tensor | None = None, mask_bias: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        # x: (B, N, query_dim), context: (B, M, context_dim), mask_bias: (B, 1, 1, M) -> (B, N, query_dim)
         context = x if context is None else context
         batch, tokens, _ = x.shape
         q, k, v = self.to_q(x), self.to_k(context), self.to_v(context)  # (B, N|M, heads * head_dim)
         q, k, v = (
             t.view(batch, -1, self.heads, t.shape[-1] // self.heads).transpose(1, 2) for t in (q, k, v)
         )
-        out = F.scaled_dot_product_attention(q, k, v)  # (B, heads, N, head_dim)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask_bias)  # (B, heads, N, head_dim)
         out = out.transpose(1, 2).reshape(batch, tokens, -1)
         return self.to_out[0](out)
 
@@ -68,11 +70,14 @@ class TransformerBlock(nn.Module):
         self.norm3 = nn.LayerNorm(dim)
         self.ff = FeedForward(dim)
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, context: torch.Tensor | None = None, mask_bias: torch.Tensor | None = None
+    ) -> torch.Tensor:
         # x: (B, N, dim)
         x = x + self.attn1(self.norm1(x))
-        # AudioLDM passes no text sequence (its text arrives as the class embedding), so attn2 attends to x.
-        x = x + self.attn2(self.norm2(x), context)
+        # Without a context attn2 attends to x: AudioLDM's text arrives as the class embedding, and each
+        # AudioLDM 2 block has one such "double self-attention" transformer beside its two streams.
+        x = x + self.attn2(self.norm2(x), context, mask_bias)
         return x + self.ff(self.norm3(x))
 
 
@@ -88,13 +93,15 @@ class SpatialTransformer(nn.Module):
         )
         self.proj_out = nn.Conv2d(channels, channels, 1)
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, context: torch.Tensor | None = None, mask_bias: torch.Tensor | None = None
+    ) -> torch.Tensor:
         # x: (B, C, H, W) -> (B, C, H, W)
         batch, channels, height, width = x.shape
         h = self.proj_in(self.norm(x))
         h = h.permute(0, 2, 3, 1).reshape(batch, height * width, channels)  # (B, H*W, C)
         for block in self.transformer_blocks:
-            h = block(h, context)
+            h = block(h, context, mask_bias)
         h = h.reshape(batch, height, width, channels).permute(0, 3, 1, 2)
         return self.proj_out(h.contiguous()) + x
 

@@ -1,9 +1,14 @@
-"""The AudioLDM denoiser: diffusers' UNet2DConditionModel, the subset the published checkpoints use.
+"""The AudioLDM denoisers: diffusers' UNet2DConditionModel (AudioLDM) and AudioLDM2UNet2DConditionModel.
 
 A latent (B, C, T, F) — T latent time frames, F latent frequency bins — is denoised at one timestep.
 AudioLDM conditions on the CLAP text embedding through a "simple projection" class embedding,
 concatenated to the timestep embedding (`class_embeddings_concat`), and calls the UNet without a text
 sequence, so each transformer block's second attention is self-attention.
+
+AudioLDM 2 has no class embedding. Its `cross_attention_dim` is a list per block, e.g. [None, 768, 1024]:
+after each resnet one transformer per entry, in order. A None entry attends to the block itself; the
+first two entries read context stream 0 (GPT-2's "language of audio"), later ones stream 1 (T5), each
+with its own padding mask. The same code builds both families; the key names are the published ones.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ class UNetConfig:
     out_channels: int = 8
     sample_size: int = 128
     layers_per_block: int | list[int] = 2
-    cross_attention_dim: int | list[int] = 1280
+    cross_attention_dim: int | list[int] | list[list[int | None]] = 1280
     attention_head_dim: int | list[int] = 8
     num_attention_heads: int | list[int] | None = None
     transformer_layers_per_block: int | list[int] = 1
@@ -72,6 +77,7 @@ class UNetConfig:
                 "cross_attention_norm": (None,),
                 "attention_type": ("default",),
                 "reverse_transformer_layers_per_block": (None,),
+                "time_embedding_dim": (None,),
             },
         )
 
@@ -101,20 +107,42 @@ class TimestepEmbedding(nn.Module):
         return self.linear_2(F.silu(self.linear_1(x)))
 
 
+Stream = tuple[torch.Tensor | None, torch.Tensor | None]  # (context (B, M, D), mask bias (B, 1, 1, M))
+
+
+def stream_routes(context_dims: list[int | None]) -> list[int | None]:
+    """Which context stream each transformer after a resnet reads (None: itself), diffusers' rule."""
+    return [None if dim is None else (0 if j <= 1 else 1) for j, dim in enumerate(context_dims)]
+
+
 def _transformer_stack(
     channels: int,
     heads: int | None,
-    context_dim: int | None,
+    context_dims: list[int | None],
     groups: int,
     transformer_layers: int,
     count: int,
 ) -> nn.ModuleList | None:
-    """One SpatialTransformer after each resnet of a block, or None for a block without attention."""
+    """After each of `count` resnets, one SpatialTransformer per context dim; None without attention."""
     if heads is None:
         return None
     return nn.ModuleList(
-        [SpatialTransformer(channels, heads, context_dim, groups, transformer_layers) for _ in range(count)]
+        [
+            SpatialTransformer(channels, heads, dim or channels, groups, transformer_layers)
+            for _ in range(count)
+            for dim in context_dims
+        ]
     )
+
+
+def attend(
+    attentions: nn.ModuleList, routes: list[int | None], i: int, x: torch.Tensor, streams: list[Stream]
+) -> torch.Tensor:
+    """Run the transformers that follow resnet `i`, each on its own stream."""
+    for j, route in enumerate(routes):
+        context, mask_bias = (None, None) if route is None else streams[route]
+        x = attentions[i * len(routes) + j](x, context, mask_bias)
+    return x
 
 
 class DownBlock(nn.Module):
@@ -131,7 +159,7 @@ class DownBlock(nn.Module):
         add_downsample: bool,
         downsample_padding: int,
         heads: int | None = None,
-        context_dim: int | None = None,
+        context_dims: list[int | None] = (None,),
         transformer_layers: int = 1,
     ):
         super().__init__()
@@ -143,21 +171,22 @@ class DownBlock(nn.Module):
                 for i in range(layers)
             ]
         )
+        self.routes = stream_routes(list(context_dims))
         self.attentions = _transformer_stack(
-            out_channels, heads, context_dim, groups, transformer_layers, layers
+            out_channels, heads, list(context_dims), groups, transformer_layers, layers
         )
         self.downsamplers = (
             nn.ModuleList([Downsample2D(out_channels, downsample_padding)]) if add_downsample else None
         )
 
     def forward(
-        self, x: torch.Tensor, temb: torch.Tensor, context: torch.Tensor | None
+        self, x: torch.Tensor, temb: torch.Tensor, streams: list[Stream]
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         skips = []
         for i, resnet in enumerate(self.resnets):
             x = resnet(x, temb)
             if self.attentions is not None:
-                x = self.attentions[i](x, context)
+                x = attend(self.attentions, self.routes, i, x, streams)
             skips.append(x)
         if self.downsamplers is not None:
             x = self.downsamplers[0](x)
@@ -179,7 +208,7 @@ class UpBlock(nn.Module):
         eps: float,
         add_upsample: bool,
         heads: int | None = None,
-        context_dim: int | None = None,
+        context_dims: list[int | None] = (None,),
         transformer_layers: int = 1,
     ):
         super().__init__()
@@ -190,8 +219,9 @@ class UpBlock(nn.Module):
             self.resnets.append(
                 ResnetBlock2D(resnet_in + skip_channels, out_channels, temb_channels, groups, eps)
             )
+        self.routes = stream_routes(list(context_dims))
         self.attentions = _transformer_stack(
-            out_channels, heads, context_dim, groups, transformer_layers, layers
+            out_channels, heads, list(context_dims), groups, transformer_layers, layers
         )
         self.upsamplers = nn.ModuleList([Upsample2D(out_channels)]) if add_upsample else None
 
@@ -200,13 +230,13 @@ class UpBlock(nn.Module):
         x: torch.Tensor,
         skips: list[torch.Tensor],
         temb: torch.Tensor,
-        context: torch.Tensor | None,
+        streams: list[Stream],
         upsample_size: tuple[int, int] | None,
     ) -> torch.Tensor:
         for i, resnet in enumerate(self.resnets):
             x = resnet(torch.cat([x, skips.pop()], dim=1), temb)
             if self.attentions is not None:
-                x = self.attentions[i](x, context)
+                x = attend(self.attentions, self.routes, i, x, streams)
         if self.upsamplers is not None:
             x = self.upsamplers[0](x, upsample_size)
         return x
@@ -220,7 +250,7 @@ class MidBlock(nn.Module):
         groups: int,
         eps: float,
         heads: int,
-        context_dim: int,
+        context_dims: list[int | None],
         transformer_layers: int,
         output_scale_factor: float,
     ):
@@ -231,13 +261,12 @@ class MidBlock(nn.Module):
                 for _ in range(2)
             ]
         )
-        self.attentions = nn.ModuleList(
-            [SpatialTransformer(channels, heads, context_dim, groups, transformer_layers)]
-        )
+        self.routes = stream_routes(context_dims)
+        self.attentions = _transformer_stack(channels, heads, context_dims, groups, transformer_layers, 1)
 
-    def forward(self, x: torch.Tensor, temb: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, temb: torch.Tensor, streams: list[Stream]) -> torch.Tensor:
         x = self.resnets[0](x, temb)
-        x = self.attentions[0](x, context)
+        x = attend(self.attentions, self.routes, 0, x, streams)
         return self.resnets[1](x, temb)
 
 
@@ -252,7 +281,11 @@ class UNet(nn.Module):
                 "down_block_types, up_block_types and block_out_channels must have equal lengths"
             )
         layers = per_block(c.layers_per_block, n, "layers_per_block")
-        context_dims = per_block(c.cross_attention_dim, n, "cross_attention_dim")
+        # Per block, the context dim of each transformer after a resnet: [D] (AudioLDM), [None, D1, D2] (2).
+        context_dims = [
+            list(dims) if isinstance(dims, (list, tuple)) else [dims]
+            for dims in per_block(c.cross_attention_dim, n, "cross_attention_dim")
+        ]
         # diffusers' configs call the head count `attention_head_dim` when num_attention_heads is unset.
         heads = per_block(c.num_attention_heads or c.attention_head_dim, n, "num_attention_heads")
         transformer_layers = per_block(c.transformer_layers_per_block, n, "transformer_layers_per_block")
@@ -283,7 +316,7 @@ class UNet(nn.Module):
                     add_downsample=i < n - 1,
                     downsample_padding=c.downsample_padding,
                     heads=heads[i] if attends else None,
-                    context_dim=context_dims[i],
+                    context_dims=context_dims[i],
                     transformer_layers=transformer_layers[i],
                 )
             )
@@ -317,7 +350,7 @@ class UNet(nn.Module):
                     c.norm_eps,
                     add_upsample=i < n - 1,
                     heads=heads[j] if attends else None,
-                    context_dim=context_dims[j],
+                    context_dims=context_dims[j],
                     transformer_layers=transformer_layers[j],
                 )
             )
@@ -332,9 +365,14 @@ class UNet(nn.Module):
         latent: torch.Tensor,
         timestep: torch.Tensor,
         class_condition: torch.Tensor | None = None,
-        context: torch.Tensor | None = None,
+        contexts: tuple[torch.Tensor | None, ...] = (),
+        context_masks: tuple[torch.Tensor | None, ...] = (),
     ) -> torch.Tensor:
-        """latent (B, C, T, F), timestep () or (B,), class_condition (B, D) -> model output (B, C, T, F)."""
+        """latent (B, C, T, F), timestep () or (B,) -> model output (B, C, T, F).
+
+        class_condition (B, D): AudioLDM's CLAP embedding. contexts: AudioLDM 2's streams, (B, M_k, D_k)
+        each, with optional (B, M_k) masks (1 keep, 0 padding).
+        """
         c = self.config
         timesteps = timestep.reshape(-1).to(latent.device).expand(latent.shape[0])
         t_emb = timestep_embedding(timesteps, c.block_out_channels[0], c.flip_sin_to_cos, c.freq_shift)
@@ -349,15 +387,22 @@ class UNet(nn.Module):
         up_factor = 2 ** (len(self.up_blocks) - 1)
         odd_size = any(size % up_factor for size in latent.shape[-2:])
 
+        streams: list[Stream] = [(None, None), (None, None)]
+        for k, context in enumerate(contexts):
+            mask = context_masks[k] if k < len(context_masks) else None
+            # diffusers' bias: -10000 where masked, broadcast over heads and queries.
+            bias = None if mask is None else ((1 - mask.to(latent.dtype)) * -10000.0)[:, None, None, :]
+            streams[k] = (context, bias)
+
         x = self.conv_in(latent)
         skips = [x]
         for block in self.down_blocks:
-            x, block_skips = block(x, emb, context)
+            x, block_skips = block(x, emb, streams)
             skips.extend(block_skips)
-        x = self.mid_block(x, emb, context)
+        x = self.mid_block(x, emb, streams)
         for i, block in enumerate(self.up_blocks):
             block_skips = skips[-len(block.resnets) :]
             del skips[-len(block.resnets) :]
             upsample_size = tuple(skips[-1].shape[2:]) if odd_size and i < len(self.up_blocks) - 1 else None
-            x = block(x, block_skips, emb, context, upsample_size)
+            x = block(x, block_skips, emb, streams, upsample_size)
         return self.conv_out(F.silu(self.conv_norm_out(x)))

@@ -18,6 +18,12 @@ from soundloom.engine.pipeline import Start
 PROMPT = GenerationRequest("a metal door", steps=6, guidance_scale=2.5, seed=11)
 
 
+@pytest.fixture(params=["audioldm", "audioldm2"])
+def edit_model(request):
+    """Each family's tiny checkpoint: every edit must behave the same on AudioLDM and AudioLDM 2."""
+    return request.getfixturevalue("engine_model" if request.param == "audioldm" else "audioldm2_model")
+
+
 def tone_clip(rate: int, seconds: float, channels: int, peak: float = 0.4) -> Clip:
     """Different tones per channel, so a channel mix-up shows."""
     t = np.arange(round(rate * seconds)) / rate
@@ -37,12 +43,12 @@ def square_clip(samples: int) -> Clip:
 @pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
 @pytest.mark.parametrize("rate", [44100, 48000])
 @pytest.mark.parametrize("channels", [1, 2])
-def test_inpainting_keeps_every_sample_outside_the_region(engine_model, tmp_path, subtype, rate, channels):
+def test_inpainting_keeps_every_sample_outside_the_region(edit_model, tmp_path, subtype, rate, channels):
     path = tmp_path / "in.wav"
     sf.write(path, tone_clip(rate, 1.3, channels).audio, rate, subtype=subtype)
     clip = read_clip(path, 60.0)
     request = EditRequest("inpaint", clip, PROMPT, start_s=0.41, end_s=0.83)
-    [result] = engine_model.edit(request)
+    [result] = edit_model.edit(request)
 
     fade = round(0.02 * rate)
     start, end = round(0.41 * rate), round(0.83 * rate)
@@ -70,19 +76,19 @@ def test_splice_crossfades_with_equal_power() -> None:
     np.testing.assert_allclose(cut[:30], fade_in[70:], atol=1e-7)
 
 
-def test_region_at_the_clip_edges(engine_model) -> None:
+def test_region_at_the_clip_edges(edit_model) -> None:
     clip = tone_clip(44100, 1.0, 2)
-    [head] = engine_model.edit(EditRequest("inpaint", clip, PROMPT, start_s=0.0, end_s=0.2))
-    [tail] = engine_model.edit(EditRequest("inpaint", clip, PROMPT, start_s=0.8, end_s=1.0))
+    [head] = edit_model.edit(EditRequest("inpaint", clip, PROMPT, start_s=0.0, end_s=0.2))
+    [tail] = edit_model.edit(EditRequest("inpaint", clip, PROMPT, start_s=0.8, end_s=1.0))
     fade = 882
     assert np.array_equal(head.audio[8820 + fade :], clip.audio[8820 + fade :])
     assert np.array_equal(tail.audio[: 35280 - fade], clip.audio[: 35280 - fade])
     assert head.audio.shape == tail.audio.shape == clip.audio.shape
 
 
-def test_extend_appends_and_keeps_the_clip(engine_model) -> None:
+def test_extend_appends_and_keeps_the_clip(edit_model) -> None:
     clip = tone_clip(22050, 0.9, 2)
-    [result] = engine_model.edit(EditRequest("extend", clip, PROMPT, extend_s=0.5))
+    [result] = edit_model.edit(EditRequest("extend", clip, PROMPT, extend_s=0.5))
     fade = round(0.02 * 22050)
     assert result.audio.shape == (clip.frames + round(0.5 * 22050), 2)
     assert np.array_equal(result.audio[: clip.frames - fade], clip.audio[: clip.frames - fade])
@@ -92,56 +98,56 @@ def test_extend_appends_and_keeps_the_clip(engine_model) -> None:
 # --- transfer -----------------------------------------------------------------------------------------
 
 
-def test_strength_zero_is_the_clips_own_round_trip(engine_model) -> None:
+def test_strength_zero_is_the_clips_own_round_trip(edit_model) -> None:
     clip = square_clip(16000)
     request = EditRequest("transfer", clip, PROMPT, strength=0.0)
-    [result] = engine_model.edit(request)
-    [other] = engine_model.edit(replace(request, generation=replace(PROMPT, prompt="rain", seed=99)))
+    [result] = edit_model.edit(request)
+    [other] = edit_model.edit(replace(request, generation=replace(PROMPT, prompt="rain", seed=99)))
     waveform = torch.from_numpy(clip.audio.T.copy())
-    round_trip = engine_model.decode_latent(engine_model.encode_waveform(waveform))[0, :16000].numpy()
+    round_trip = edit_model.decode_latent(edit_model.encode_waveform(waveform))[0, :16000].numpy()
     np.testing.assert_allclose(result.audio[:, 0], round_trip, atol=1e-6)
     assert np.array_equal(result.audio, other.audio)  # no prompt, no seed: nothing was sampled
 
 
 @pytest.mark.parametrize("sampler", ["ddim", "dpm++"])
-def test_strength_one_is_plain_generation_with_the_seed(engine_model, sampler) -> None:
+def test_strength_one_is_plain_generation_with_the_seed(edit_model, sampler) -> None:
     clip = square_clip(16000)
     generation = replace(PROMPT, sampler=sampler, variations=2)
-    results = engine_model.edit(EditRequest("transfer", clip, generation, strength=1.0))
-    expected = engine_model.generate(replace(generation, duration_s=1.0))
+    results = edit_model.edit(EditRequest("transfer", clip, generation, strength=1.0))
+    expected = edit_model.generate(replace(generation, duration_s=1.0))
     for got, want in zip(results, expected, strict=True):
         np.testing.assert_allclose(got.audio[:, 0], want.audio, atol=1e-6)
 
 
-def test_same_seed_same_result_and_results_carry_their_parameters(engine_model) -> None:
+def test_same_seed_same_result_and_results_carry_their_parameters(edit_model) -> None:
     clip = tone_clip(48000, 0.8, 2)
     request = EditRequest("transfer", clip, replace(PROMPT, seed=None), strength=0.6)
-    first = engine_model.edit(request)[0]
+    first = edit_model.edit(request)[0]
     seed = first.request.generation.seed
     assert isinstance(seed, int)
-    again = engine_model.edit(replace(request, generation=replace(PROMPT, seed=seed)))[0]
+    again = edit_model.edit(replace(request, generation=replace(PROMPT, seed=seed)))[0]
     assert np.array_equal(first.audio, again.audio)
     assert first.request.strength == 0.6 and first.request.operation == "transfer"
-    assert first.model_id == engine_model.model_id and first.sample_rate == 48000
-    half = engine_model.edit(replace(request, strength=0.3, generation=replace(PROMPT, seed=seed)))[0]
+    assert first.model_id == edit_model.model_id and first.sample_rate == 48000
+    half = edit_model.edit(replace(request, strength=0.3, generation=replace(PROMPT, seed=seed)))[0]
     assert not np.array_equal(half.audio, first.audio)
 
 
-def test_stereo_is_each_channel_processed_with_the_same_noise(engine_model) -> None:
+def test_stereo_is_each_channel_processed_with_the_same_noise(edit_model) -> None:
     stereo = tone_clip(44100, 0.7, 2)
-    [both] = engine_model.edit(EditRequest("transfer", stereo, PROMPT, strength=0.7))
+    [both] = edit_model.edit(EditRequest("transfer", stereo, PROMPT, strength=0.7))
     for channel in range(2):
         mono = Clip(stereo.audio[:, channel : channel + 1].copy(), 44100)
-        [alone] = engine_model.edit(EditRequest("transfer", mono, PROMPT, strength=0.7))
+        [alone] = edit_model.edit(EditRequest("transfer", mono, PROMPT, strength=0.7))
         np.testing.assert_allclose(both.audio[:, channel], alone.audio[:, 0], atol=1e-5)
     assert not np.allclose(both.audio[:, 0], both.audio[:, 1], atol=1e-3)
 
 
-def test_results_come_back_at_the_clips_level(engine_model) -> None:
+def test_results_come_back_at_the_clips_level(edit_model) -> None:
     loud, quiet = square_clip(16000), square_clip(16000)
     quiet = Clip(quiet.audio * 0.1, 16000)
-    [a] = engine_model.edit(EditRequest("transfer", loud, PROMPT, strength=0.5))
-    [b] = engine_model.edit(EditRequest("transfer", quiet, PROMPT, strength=0.5))
+    [a] = edit_model.edit(EditRequest("transfer", loud, PROMPT, strength=0.5))
+    [b] = edit_model.edit(EditRequest("transfer", quiet, PROMPT, strength=0.5))
     np.testing.assert_allclose(b.audio, a.audio * 0.1, atol=1e-6)
 
 

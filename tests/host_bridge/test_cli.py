@@ -170,7 +170,30 @@ def test_models_inspect(tiny_checkpoint: Path) -> None:
     assert "sample rate  16000 Hz" in run.stdout
     for component in ("unet", "vae", "vocoder", "text_encoder", "tokenizer", "scheduler"):
         assert f"  {component} " in run.stdout
-    assert "UNet2DConditionModel" in run.stdout and "M params" in run.stdout
+    assert "UNet2DConditionModel" in run.stdout and "MB" in run.stdout
+
+
+def test_models_inspect_an_audioldm2_checkpoint(tiny_audioldm2: Path) -> None:
+    run = soundloom("models", "inspect", tiny_audioldm2)
+    assert run.returncode == 0, run.stderr
+    assert "family       audioldm2 (AudioLDM2Pipeline)" in run.stdout
+    rows = {line.split()[0]: line.split() for line in run.stdout.splitlines() if line.startswith("  ")}
+    for component in ("language_model", "projection_model", "text_encoder", "text_encoder_2", "unet"):
+        assert rows[component][2].endswith("M") and rows[component][3].endswith("MB"), rows[component]
+    assert rows["unet"][1] == "AudioLDM2UNet2DConditionModel" and rows["language_model"][1] == "GPT2Model"
+
+
+def test_generate_on_audioldm2_and_its_bad_input(tiny_audioldm2: Path, tmp_path: Path) -> None:
+    out = tmp_path / "v2.wav"
+    run = generate("a dog barks in the rain", tiny_audioldm2, out, duration=1.0, steps=3, seed=5)
+    assert run.returncode == 0, run.stderr
+    assert sf.info(out).frames == 16000
+    broken = Path(shutil.copytree(tiny_audioldm2, tmp_path / "no-gpt2"))
+    shutil.rmtree(broken / "language_model")
+    failed = generate("rain", broken, tmp_path / "none.wav")
+    assert failed.returncode == 2 and "language_model/ is missing" in failed.stderr
+    assert len(failed.stderr.strip().splitlines()) == 1, failed.stderr
+    assert not (tmp_path / "none.wav").exists()
 
 
 def test_hub_id_from_the_cache_end_to_end(tiny_checkpoint: Path, tmp_path: Path) -> None:

@@ -1,0 +1,136 @@
+"""AudioLDM 2 text-to-audio: CLAP + FLAN-T5 -> projection -> GPT-2 "language of audio" -> two-stream UNet.
+
+Everything after the conditioning is AudioLDM's: the same VAE, vocoder, samplers, duration rules, edits,
+loops and re-ranking (`AudioLDM2` subclasses `AudioLDM` and replaces only how a prompt becomes the UNet's
+condition). The condition is two cross-attention streams (`Streams`): GPT-2's generated hidden states,
+and T5's hidden states with their padding mask.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+
+from .errors import EngineError
+from .language_model import LanguageModel
+from .models.projection import ProjectionConfig, ProjectionModel
+from .pipeline import AudioLDM, load_component, load_core, place_core
+from .requests import GenerationRequest
+from .text import ClapTextEncoder
+from .text_sequence import T5TextEncoder
+
+
+class Streams(NamedTuple):
+    """The UNet's condition; rows are batch items, and guidance concatenates two Streams field by field."""
+
+    loa: torch.Tensor  # (B, N, D_gpt): GPT-2's generated "language of audio" states
+    text: torch.Tensor  # (B, L, D_t5): T5's hidden states
+    text_mask: torch.Tensor  # (B, L): 1 for tokens, 0 for padding
+
+    def repeat(self, times: int) -> Streams:
+        return Streams(*(field.repeat_interleave(times, dim=0) for field in self))
+
+
+def pad_text(streams: Streams, length: int) -> Streams:
+    """Right-pad the T5 stream to `length` tokens, masked out: the UNet's attention ignores them exactly."""
+    extra = length - streams.text.shape[1]
+    if extra <= 0:
+        return streams
+    text = torch.nn.functional.pad(streams.text, (0, 0, 0, extra))
+    return Streams(streams.loa, text, torch.nn.functional.pad(streams.text_mask, (0, extra), value=0))
+
+
+class AudioLDM2(AudioLDM):
+    family = "audioldm2"
+
+    def __init__(
+        self,
+        *core,
+        projection: ProjectionModel,
+        language_model: LanguageModel,
+        text_encoder_2: T5TextEncoder,
+        **kwargs,
+    ):
+        super().__init__(*core, **kwargs)
+        self.projection, self.language_model, self.text_encoder_2 = projection, language_model, text_encoder_2
+
+    @classmethod
+    def load_folder(
+        cls, folder: Path, model_id: str, device: torch.device, dtype: torch.dtype, allow_pickle: bool
+    ) -> AudioLDM2:
+        if not (folder / "language_model").is_dir():
+            raise EngineError(
+                f"{folder}: component folder language_model/ is missing (AudioLDM 2 needs its GPT-2)"
+            )
+        unet, vae, vocoder, schedule = load_core(folder, allow_pickle, cls.family)
+        place_core(unet, vae, vocoder, device, dtype)
+        text_encoder = ClapTextEncoder.load(folder, allow_pickle).to(device, dtype)
+        if text_encoder.feature_extractor is None:
+            raise EngineError(
+                f"{folder / 'text_encoder'}: AudioLDM 2 needs a full ClapModel (text and audio branches)"
+            )
+        projection = load_component(
+            folder / "projection_model", ProjectionModel, ProjectionConfig, "diffusers", allow_pickle
+        ).to(device=device, dtype=dtype)
+        language_model = LanguageModel.load(folder / "language_model", allow_pickle).to(device, dtype)
+        text_encoder_2 = T5TextEncoder.load(folder, allow_pickle).to(device, dtype)
+        return cls(
+            unet,
+            vae,
+            vocoder,
+            text_encoder,
+            schedule,
+            model_id,
+            device,
+            dtype,
+            projection=projection,
+            language_model=language_model,
+            text_encoder_2=text_encoder_2,
+        )
+
+    def modules(self) -> list[torch.nn.Module]:
+        return [
+            *super().modules(),
+            self.projection,
+            self.language_model.model,
+            self.text_encoder_2.model,
+        ]
+
+    @torch.inference_mode()
+    def encode_prompts(
+        self, prompts: list[str], clap: torch.Tensor | None = None, min_text_tokens: int = 0
+    ) -> Streams:
+        """(B,) prompts -> Streams; `clap` (B, D) replaces the prompts' CLAP text embeddings (variations)."""
+        if clap is None:
+            clap = self.encode_text(prompts)  # (B, D), unit vectors
+        text, text_mask = self.text_encoder_2.encode(prompts, min_text_tokens)  # (B, L, D_t5), (B, L)
+        text = text.to(self.dtype)
+        clap_mask = text_mask.new_ones((len(prompts), 1))
+        prompt, prompt_mask = self.projection(clap[:, None, :].to(self.dtype), clap_mask, text, text_mask)
+        loa = self.language_model.generate(prompt, prompt_mask)  # (B, N, D_gpt)
+        return Streams(loa, text, text_mask)
+
+    def conditions(
+        self, request: GenerationRequest, batch: int, clap: torch.Tensor | None = None
+    ) -> tuple[Streams, Streams | None]:
+        """(cond, uncond) for `batch` rows; `clap` (batch, D) conditions each row on an audio embedding."""
+        if clap is None:
+            cond = self.encode_prompts([request.prompt]).repeat(batch)
+        else:
+            cond = self.encode_prompts([request.prompt] * batch, clap=clap)
+        if request.guidance_scale <= 1.0:
+            return cond, None
+        # The published pipeline pads the negative prompt's T5 tokens to the prompt's count (GPT-2 sees that
+        # padding, so this is part of its sound). It also cuts a longer negative prompt to that count; we
+        # keep every word of it instead and pad the prompt's stream, which the UNet's mask makes exact.
+        uncond = self.encode_prompts([request.negative_prompt], min_text_tokens=cond.text.shape[1])
+        uncond = uncond.repeat(batch)
+        length = max(cond.text.shape[1], uncond.text.shape[1])
+        return pad_text(cond, length), pad_text(uncond, length)
+
+    def run_unet(self, latent: torch.Tensor, t: torch.Tensor, condition: Streams) -> torch.Tensor:
+        return self.unet(
+            latent, t, contexts=(condition.loa, condition.text), context_masks=(None, condition.text_mask)
+        )

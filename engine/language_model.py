@@ -1,0 +1,63 @@
+"""AudioLDM 2's "language of audio": GPT-2 continues the projected text sequence by N hidden states.
+
+Our own loop over GPT2Model's forward pass with a key/value cache (no transformers generation helpers:
+those moved between releases, and a bare GPT2Model no longer has them). Each step feeds the last new
+hidden state back as the next input embedding; positions run on from the prompt's length, padding
+included, as in the published pipeline.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import torch
+
+from .errors import EngineError
+
+
+class LanguageModel:
+    def __init__(self, model: torch.nn.Module, new_tokens: int):
+        self.model = model
+        self.new_tokens = new_tokens  # the checkpoint's max_new_tokens: 8 for sound and music
+        # transformers 5 renamed `past_key_values` to `cache` (argument and output); take either.
+        parameters = inspect.signature(model.forward).parameters
+        self._cache_name = "cache" if "cache" in parameters else "past_key_values"
+
+    @classmethod
+    def load(cls, folder: Path, allow_pickle: bool = False) -> LanguageModel:
+        from transformers import GPT2Model
+
+        if not folder.is_dir():
+            raise EngineError(
+                f"{folder.parent}: component folder {folder.name}/ is missing (AudioLDM 2 needs its GPT-2)"
+            )
+        try:
+            model = GPT2Model.from_pretrained(folder, use_safetensors=None if allow_pickle else True)
+        except Exception as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise EngineError(f"cannot load the language model in {folder}: {first_line}") from None
+        new_tokens = getattr(model.config, "max_new_tokens", None)
+        if not isinstance(new_tokens, int) or new_tokens < 1:
+            raise EngineError(f"{folder / 'config.json'}: max_new_tokens must be a positive integer")
+        return cls(model.eval().requires_grad_(False), new_tokens)
+
+    def to(self, device: torch.device, dtype: torch.dtype) -> LanguageModel:
+        self.model.to(device=device, dtype=dtype)
+        return self
+
+    def generate(
+        self, prompt: torch.Tensor, mask: torch.Tensor, new_tokens: int | None = None
+    ) -> torch.Tensor:
+        """prompt (B, S, D) input embeddings, mask (B, S) -> (B, new_tokens, D) generated hidden states."""
+        new_tokens = new_tokens or self.new_tokens
+        inputs, cache, generated = prompt, None, []
+        for _ in range(new_tokens):
+            output = self.model(
+                inputs_embeds=inputs, attention_mask=mask, use_cache=True, **{self._cache_name: cache}
+            )
+            cache = getattr(output, self._cache_name)
+            inputs = output.last_hidden_state[:, -1:]  # (B, 1, D): the next "token" is this hidden state
+            generated.append(inputs)
+            mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
+        return torch.cat(generated, dim=1)
