@@ -3,7 +3,8 @@
 Everything after the conditioning is AudioLDM's: the same VAE, vocoder, samplers, duration rules, edits,
 loops and re-ranking (`AudioLDM2` subclasses `AudioLDM` and replaces only how a prompt becomes the UNet's
 condition). The condition is two cross-attention streams (`Streams`): GPT-2's generated hidden states,
-and T5's hidden states with their padding mask.
+and the second encoder's hidden states with their padding mask: T5 reading the prompt, or, for the
+speech checkpoints, VITS reading the transcript (the prompt then describes the voice and the setting).
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ from .models.projection import ProjectionConfig, ProjectionModel
 from .pipeline import AudioLDM, load_component, load_core, place_core
 from .requests import GenerationRequest
 from .text import ClapTextEncoder
-from .text_sequence import T5TextEncoder
+from .text_sequence import T5TextEncoder, VitsTextEncoder, load_second_encoder
 
 
 class Streams(NamedTuple):
     """The UNet's condition; rows are batch items, and guidance concatenates two Streams field by field."""
 
     loa: torch.Tensor  # (B, N, D_gpt): GPT-2's generated "language of audio" states
-    text: torch.Tensor  # (B, L, D_t5): T5's hidden states
+    text: torch.Tensor  # (B, L, D_2): T5's (or VITS's) hidden states
     text_mask: torch.Tensor  # (B, L): 1 for tokens, 0 for padding
 
     def repeat(self, times: int) -> Streams:
@@ -50,7 +51,7 @@ class AudioLDM2(AudioLDM):
         *core,
         projection: ProjectionModel,
         language_model: LanguageModel,
-        text_encoder_2: T5TextEncoder,
+        text_encoder_2: T5TextEncoder | VitsTextEncoder,
         **kwargs,
     ):
         super().__init__(*core, **kwargs)
@@ -75,7 +76,7 @@ class AudioLDM2(AudioLDM):
             folder / "projection_model", ProjectionModel, ProjectionConfig, "diffusers", allow_pickle
         ).to(device=device, dtype=dtype)
         language_model = LanguageModel.load(folder / "language_model", allow_pickle).to(device, dtype)
-        text_encoder_2 = T5TextEncoder.load(folder, allow_pickle).to(device, dtype)
+        text_encoder_2 = load_second_encoder(folder, allow_pickle).to(device, dtype)
         return cls(
             unet,
             vae,
@@ -90,6 +91,19 @@ class AudioLDM2(AudioLDM):
             text_encoder_2=text_encoder_2,
         )
 
+    @property
+    def speech(self) -> bool:
+        """A speech checkpoint: VITS reads a transcript beside the prompt."""
+        return isinstance(self.text_encoder_2, VitsTextEncoder)
+
+    def request_problems(self, request: GenerationRequest) -> list[str]:
+        if self.speech and not request.transcript.strip():
+            return [
+                f"{self.model_id} is a speech checkpoint: give the words to speak as a transcript "
+                "(--transcript); the prompt describes the voice and the setting"
+            ]
+        return [] if self.speech else super().request_problems(request)
+
     def modules(self) -> list[torch.nn.Module]:
         return [
             *super().modules(),
@@ -100,28 +114,56 @@ class AudioLDM2(AudioLDM):
 
     @torch.inference_mode()
     def encode_prompts(
-        self, prompts: list[str], clap: torch.Tensor | None = None, min_text_tokens: int = 0
+        self,
+        prompts: list[str],
+        clap: torch.Tensor | None = None,
+        min_text_tokens: int = 0,
+        transcripts: list[str] | None = None,
     ) -> Streams:
-        """(B,) prompts -> Streams; `clap` (B, D) replaces the prompts' CLAP text embeddings (variations)."""
+        """(B,) prompts -> Streams; `clap` (B, D) replaces the prompts' CLAP text embeddings (variations).
+
+        The second stream reads the prompts (T5) or, on a speech checkpoint, `transcripts` (VITS).
+        """
         if clap is None:
             clap = self.encode_text(prompts)  # (B, D), unit vectors
-        text, text_mask = self.text_encoder_2.encode(prompts, min_text_tokens)  # (B, L, D_t5), (B, L)
-        text = text.to(self.dtype)
-        clap_mask = text_mask.new_ones((len(prompts), 1))
+        if self.speech:
+            text, text_mask = self.text_encoder_2.encode(transcripts)  # (B, tokens, D_vits), (B, tokens)
+        else:
+            text, text_mask = self.text_encoder_2.encode(prompts, min_text_tokens)  # (B, L, D_t5), (B, L)
+        return self._streams(clap, text.to(self.dtype), text_mask)
+
+    def _streams(self, clap: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor) -> Streams:
+        """CLAP (B, D) and the second encoder's states -> projection -> GPT-2's LOA states."""
+        clap_mask = text_mask.new_ones((len(clap), 1))
         prompt, prompt_mask = self.projection(clap[:, None, :].to(self.dtype), clap_mask, text, text_mask)
         loa = self.language_model.generate(prompt, prompt_mask)  # (B, N, D_gpt)
         return Streams(loa, text, text_mask)
 
     def conditions(
-        self, request: GenerationRequest, batch: int, clap: torch.Tensor | None = None
+        self,
+        request: GenerationRequest,
+        batch: int,
+        clap: torch.Tensor | None = None,
+        prompts: list[str] | None = None,
     ) -> tuple[Streams, Streams | None]:
-        """(cond, uncond) for `batch` rows; `clap` (batch, D) conditions each row on an audio embedding."""
+        """(cond, uncond) for `batch` rows, prompt-major over `prompts` (default: the request's);
+        `clap` (batch, D) conditions each row on an audio embedding instead (variations of a clip)."""
+        prompts = prompts or [request.prompt]
+        transcripts = [request.transcript] * len(prompts)
         if clap is None:
-            cond = self.encode_prompts([request.prompt]).repeat(batch)
+            cond = self.encode_prompts(prompts, transcripts=transcripts).repeat(batch // len(prompts))
         else:
-            cond = self.encode_prompts([request.prompt] * batch, clap=clap)
+            cond = self.encode_prompts(
+                [request.prompt] * batch, clap=clap, transcripts=[request.transcript] * batch
+            )
         if request.guidance_scale <= 1.0:
             return cond, None
+        if self.speech:  # the published pipeline's negative side for VITS: zero states, all masked
+            text, text_mask = self.text_encoder_2.unconditional(1)
+            uncond = self._streams(
+                self.encode_text([request.negative_prompt]), text.to(self.dtype), text_mask
+            )
+            return cond, uncond.repeat(batch)
         # The published pipeline pads the negative prompt's T5 tokens to the prompt's count (GPT-2 sees that
         # padding, so this is part of its sound). It also cuts a longer negative prompt to that count; we
         # keep every word of it instead and pad the prompt's stream, which the UNet's mask makes exact.

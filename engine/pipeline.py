@@ -270,11 +270,30 @@ class AudioLDM:
         cancel: threading.Event | None = None,
     ) -> list[GeneratedAudio]:
         """Run one request: `request.variations` clips of the same prompt, from one seed."""
-        problems = request.problems()
+        return self.generate_prompts([request.prompt], request, progress, cancel)
+
+    def generate_prompts(
+        self,
+        prompts: list[str],
+        request: GenerationRequest,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[GeneratedAudio]:
+        """One batched run of `request` for each prompt: prompt-major results, each with its own prompt.
+
+        The seed's noise covers the whole batch (len(prompts) x variations), as the reference pipelines
+        draw it for a list of prompts, so the first prompt's takes equal a single request's (on AudioLDM 2
+        when it is the longest: T5 pads shorter prompts to the longest, and GPT-2 hears that padding).
+        """
+        problems = [
+            problem for prompt in prompts for problem in replace(request, prompt=prompt).problems()
+        ] + self.request_problems(request)
+        if not prompts:
+            problems.append("no prompts given")
         if problems:
-            raise EngineError("; ".join(problems))
+            raise EngineError("; ".join(dict.fromkeys(problems)))
         with self._lock, torch.inference_mode():
-            return self._generate(request, progress, cancel)
+            return self._generate(request, prompts, progress, cancel)
 
     def edit(
         self,
@@ -285,58 +304,80 @@ class AudioLDM:
         """Transfer, inpaint, extend or vary a clip (see `editing.py`); results at the clip's rate."""
         from .editing import run_edit
 
-        problems = request.problems()
+        problems = request.problems() + self.request_problems(request.generation)
         if problems:
             raise EngineError("; ".join(problems))
         with self._lock, torch.inference_mode():
             return run_edit(self, request, progress, cancel)
 
+    def request_problems(self, request: GenerationRequest) -> list[str]:
+        """What this checkpoint cannot do with a valid request (requests.py checks the request itself)."""
+        if request.transcript:
+            return [
+                "a transcript is for the AudioLDM 2 speech checkpoints (cvssp/audioldm2-gigaspeech, "
+                f"-ljspeech); {self.model_id} is not one: put everything into the prompt"
+            ]
+        return []
+
     def _generate(
-        self, request: GenerationRequest, progress: Progress | None, cancel: threading.Event | None
+        self,
+        request: GenerationRequest,
+        prompts: list[str],
+        progress: Progress | None,
+        cancel: threading.Event | None,
     ) -> list[GeneratedAudio]:
         seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
         duration_s = request.duration_s if request.duration_s is not None else self.native_duration_s
         mel_frames, samples = self.frames_for(duration_s)
-        batch = request.variations
-        cond, uncond = self.conditions(request, batch)
+        batch = len(prompts) * request.variations
+        cond, uncond = self.conditions(request, batch, prompts=prompts)
         start = Start(*self.initial_noise(seed, batch, mel_frames // self.vae_factor))
         latent = self.denoise(request, cond, uncond, start, progress, cancel)
         waveforms = self.decode_latent(latent, circular=request.loop).numpy()  # (batch, >= samples)
         if request.loop:
             period = mel_frames * self.mel_config.hop_length
             waveforms = np.stack([resample_loop(wave[:period], samples) for wave in waveforms])
-        waveforms = waveforms[:, :samples]
+        waveforms = waveforms[:, :samples].reshape(len(prompts), request.variations, -1)
 
-        ran = replace(request, seed=seed, duration_s=duration_s)
-        results = [
-            GeneratedAudio(
-                audio=waveforms[i].copy(),
-                sample_rate=self.sample_rate,
-                request=ran,
-                variation=i + 1,
-                model_id=self.model_id,
-            )
-            for i in range(batch)
-        ]
-        return self.rerank(request, results) if request.rerank else results
+        results = []
+        for prompt, prompt_waveforms in zip(prompts, waveforms, strict=True):
+            ran = replace(request, prompt=prompt, seed=seed, duration_s=duration_s)
+            takes = [
+                GeneratedAudio(
+                    audio=waveform.copy(),
+                    sample_rate=self.sample_rate,
+                    request=ran,
+                    variation=i + 1,
+                    model_id=self.model_id,
+                )
+                for i, waveform in enumerate(prompt_waveforms)
+            ]
+            results += self.rerank(ran, takes) if request.rerank else takes
+        return results
 
     def conditions(
-        self, request: GenerationRequest, batch: int, clap: torch.Tensor | None = None
+        self,
+        request: GenerationRequest,
+        batch: int,
+        clap: torch.Tensor | None = None,
+        prompts: list[str] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(cond, uncond): the prompt's and the negative prompt's embeddings, (batch, D) each.
+        """(cond, uncond): the prompts' and the negative prompt's embeddings, (batch, D) each.
 
-        `clap` (batch, D), CLAP audio embeddings, takes the prompt's place (variations of a clip).
-        uncond is None when guidance is off: guidance at scale 1 is a no-op and the reference skips it
-        below 1 too, so the UNet then runs once per step.
+        `prompts` (default: the request's) share the batch prompt-major; `clap` (batch, D), CLAP audio
+        embeddings, takes the prompt's place (variations of a clip). uncond is None when guidance is off:
+        guidance at scale 1 is a no-op and the reference skips it below 1 too, so the UNet then runs
+        once per step.
         """
+        prompts = prompts or [request.prompt]
         use_guidance = request.guidance_scale > 1.0
-        texts = [request.negative_prompt] if use_guidance else []
-        if clap is None:
-            texts.append(request.prompt)
-        embeddings = self.encode_text(texts) if texts else None  # (0 to 2, D)
+        texts = ([request.negative_prompt] if use_guidance else []) + (prompts if clap is None else [])
+        embeddings = self.encode_text(texts) if texts else None  # (0 to 1 + P, D)
         uncond = embeddings[:1].repeat(batch, 1) if use_guidance else None
-        cond = embeddings[-1:].repeat(batch, 1) if clap is None else clap
-        return cond, uncond
+        if clap is not None:
+            return clap, uncond
+        per_prompt = batch // len(prompts)
+        return embeddings[-len(prompts) :].repeat_interleave(per_prompt, dim=0), uncond
 
     def run_unet(self, latent: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         """One denoiser call: AudioLDM's condition is the CLAP embedding, through the class embedding."""

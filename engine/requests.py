@@ -34,6 +34,7 @@ class GenerationRequest:
     eta: float = 0.0  # DDIM only: 0 deterministic, 1 ancestral
     loop: bool = False  # seamless at the wrap point, exactly `duration_s` long
     rerank: bool = False  # order the variations by CLAP text-audio similarity, best first
+    transcript: str = ""  # speech checkpoints only: the words; the prompt describes voice and setting
 
     def problems(self) -> list[str]:
         """Every reason this request cannot run, as user-facing sentences (empty when it is valid)."""

@@ -3,6 +3,7 @@
 FLAN-T5's encoder reads the prompt for the sound and music checkpoints. Prompts are padded to the longest
 in the batch, or to `min_tokens` when that is longer: the published pipeline pads the negative prompt to
 the positive one's length, and GPT-2 sees the padding positions, so the length is part of the sound.
+The speech checkpoints read the transcript with VITS's text encoder instead (`VitsTextEncoder`).
 """
 
 from __future__ import annotations
@@ -75,3 +76,87 @@ class T5TextEncoder:
         device = next(self.model.parameters()).device
         mask = mask.to(device)
         return self.model(input_ids=ids.to(device), attention_mask=mask).last_hidden_state, mask
+
+
+VITS_END_TOKEN = 182  # the published pipeline marks the end of a transcript with phoneme id 182
+
+
+class VitsTextEncoder:
+    """The speech checkpoints' second encoder: VITS's text encoder reads the transcript (the words).
+
+    Every transcript is padded to the tokenizer's full length (the projection adds one learned position
+    per token), and its first padding token becomes the end token, as in the published pipeline. The
+    unconditional side is all zeros with an all-zero mask, as there.
+    """
+
+    def __init__(self, model: torch.nn.Module, tokenizer, width: int):
+        self.model, self.tokenizer, self.width = model, tokenizer, width
+        self.tokens = int(tokenizer.model_max_length)
+
+    @classmethod
+    def load(cls, folder: Path, allow_pickle: bool = False) -> VitsTextEncoder:
+        from transformers import AutoTokenizer, VitsModel
+
+        if not (folder / "tokenizer_2").is_dir():
+            raise EngineError(f"{folder}: component folder tokenizer_2/ is missing")
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(folder / "tokenizer_2")
+        except Exception as error:
+            raise EngineError(f"cannot load the tokenizer in {folder / 'tokenizer_2'}: {error}") from None
+        try:
+            model = VitsModel.from_pretrained(
+                folder / "text_encoder_2", use_safetensors=None if allow_pickle else True
+            )
+        except Exception as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise EngineError(
+                f"cannot load the VITS encoder in {folder / 'text_encoder_2'}: {first_line}"
+            ) from None
+        return cls(model.text_encoder.eval().requires_grad_(False), tokenizer, model.config.hidden_size)
+
+    def to(self, device: torch.device, dtype: torch.dtype) -> VitsTextEncoder:
+        self.model.to(device=device, dtype=dtype)
+        return self
+
+    def encode(self, transcripts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B,) transcripts -> hidden states (B, tokens, D) and mask (B, tokens)."""
+        try:
+            tokens = self.tokenizer(
+                transcripts,
+                padding="max_length",
+                max_length=self.tokens,
+                truncation=True,
+                return_tensors="pt",
+            )
+        except ImportError as error:  # a phonemizing tokenizer without the phonemizer package
+            raise EngineError(
+                f"this speech checkpoint's tokenizer needs {error}; pip install phonemizer, and install "
+                "espeak-ng (apt-get install espeak-ng)"
+            ) from None
+        ids, mask = tokens["input_ids"].clone(), tokens["attention_mask"].clone()
+        for row in range(len(ids)):
+            padding = (ids[row] == 0).nonzero()
+            if len(padding):
+                ids[row, padding[0, 0]] = VITS_END_TOKEN
+                mask[row, padding[0, 0]] = 1
+        device = next(self.model.parameters()).device
+        mask = mask.to(device)
+        states = self.model(ids.to(device), attention_mask=mask, padding_mask=mask.unsqueeze(-1))[0]
+        return states, mask
+
+    def unconditional(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The negative side: zero states and a zero mask over the full length."""
+        parameter = next(self.model.parameters())
+        states = torch.zeros(batch, self.tokens, self.width, device=parameter.device, dtype=parameter.dtype)
+        return states, torch.zeros(batch, self.tokens, dtype=torch.long, device=parameter.device)
+
+
+def load_second_encoder(folder: Path, allow_pickle: bool = False) -> T5TextEncoder | VitsTextEncoder:
+    """text_encoder_2/: FLAN-T5 (sound, music) or VITS (speech), by its config's model_type."""
+    from .checkpoints import read_json
+
+    if not (folder / "text_encoder_2").is_dir():
+        raise EngineError(f"{folder}: component folder text_encoder_2/ is missing")
+    if read_json(folder / "text_encoder_2" / "config.json").get("model_type") == "vits":
+        return VitsTextEncoder.load(folder, allow_pickle)
+    return T5TextEncoder.load(folder, allow_pickle)

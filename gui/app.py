@@ -48,6 +48,12 @@ def app_settings() -> QSettings:
     return QSettings("Soundloom", "Soundloom")
 
 
+def model_choices(model: str, settings: QSettings) -> list[str]:
+    """The model picker's entries: the one asked for, the built-in and cached ones, the folders added."""
+    folders = [str(folder) for folder in settings.value("models/folders", []) or []]
+    return list(dict.fromkeys([model, *(entry.name for entry in list_models()), *folders]))
+
+
 def start_app(
     model: str = "default",
     osc_port: int | None = None,
@@ -61,8 +67,9 @@ def start_app(
     port = osc_port if osc_port is not None else int(settings.value("osc/port", DEFAULT_PORT))
     service = BridgeService(
         ServiceSettings(osc_port=port, roots=roots or [], output=output),
-        model_loader(model, device, dtype),
-        model_names=lambda: [model],
+        model_loader(device, dtype),
+        model,
+        model_names=lambda: model_choices(model, settings),  # what a DAW request's `model` may name
     )
     messages = []
     try:
@@ -72,9 +79,7 @@ def start_app(
         service.start(listen=False)
     link = BridgeLink(service)
     history = History(default_data_folder() / "history.sqlite")
-    folders = [str(folder) for folder in settings.value("models/folders", []) or []]
-    models = list(dict.fromkeys([model, *(entry.name for entry in list_models()), *folders]))
-    window = MainWindow(link, history, settings, load_library(), Player(), models)
+    window = MainWindow(link, history, settings, load_library(), Player(), model_choices(model, settings))
     midi = None
     if midi_api is not None:  # MIDI clock and take audition, as `soundloom serve --midi`
         midi = MidiControl(service.tempo, service.bridge.latest_takes)

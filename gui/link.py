@@ -20,8 +20,10 @@ from ..host_bridge.protocol import PREFIX, Command, parse
 from ..host_bridge.service import BridgeService
 
 
-def model_loader(model_id: str, device: str = "auto", dtype: str = "float32") -> Callable[[], Any]:
-    def load() -> Any:
+def model_loader(device: str = "auto", dtype: str = "float32") -> Callable[[str], Any]:
+    """Loads a model by name ('default', a folder, a hub id), on the worker thread that first needs it."""
+
+    def load(model_id: str) -> Any:
         from ..engine.default_model import resolve_model
         from ..engine.pipeline import load_model  # imports torch, on the worker thread
 
@@ -76,8 +78,8 @@ class BridgeLink(QObject):
     def cancel(self, request_id: str) -> bool:
         return self.service.bridge.queue.cancel(request_id)
 
-    def use_model(self, model_id: str, device: str = "auto", dtype: str = "float32") -> None:
-        self.service.runner.use_model(model_loader(model_id, device, dtype))
+    def use_model(self, model_id: str) -> None:
+        self.service.runner.use_model(model_id)
 
     def engine_status(self) -> str:
         facts = self.service.runner.model_status()

@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
         )
         self.prompt.setFixedHeight(70)
         self.negative = QLineEdit(placeholderText="negative prompt (what to avoid)")
+        self.transcript = QLineEdit(placeholderText="speech checkpoints only: the words to speak")
         self.prompt_preset = QComboBox()
         self.prompt_preset.addItem("(no prompt preset)")
         self.prompt_preset.addItems(sorted(entry.preset.name for entry in self.library.prompts.values()))
@@ -190,6 +191,7 @@ class MainWindow(QMainWindow):
         form = QFormLayout()
         form.addRow("Prompt", self.prompt)
         form.addRow("Negative", self.negative)
+        form.addRow("Transcript", self.transcript)
         form.addRow("Preset", self.prompt_preset)
         length = QHBoxLayout()
         length.addWidget(self.duration, 1)
@@ -495,6 +497,8 @@ class MainWindow(QMainWindow):
         }
         if self.negative.text().strip():
             options["negative"] = self.negative.text().strip()
+        if self.transcript.text().strip():
+            options["transcript"] = self.transcript.text().strip()
         return options | self.export_options()
 
     def generate(self) -> str | None:

@@ -73,6 +73,9 @@ def _add_generation_options(parser: argparse.ArgumentParser, loop: bool = True, 
     )
     # Defaults are None so a prompt preset's settings apply unless an option is given explicitly.
     parser.add_argument("--negative", default=None, help="what the sound should not be")
+    parser.add_argument(
+        "--transcript", default="", help="speech checkpoints (AudioLDM 2 gigaspeech/ljspeech): the words"
+    )
     parser.add_argument("--steps", type=int, default=None, help="default 25")
     parser.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale (2.5)")
     parser.add_argument("--seed", type=int, default=None, help="default: a random seed, printed")
@@ -207,7 +210,13 @@ def _generation_request(
         "loop": getattr(args, "loop", None),
     }
     fields.update({key: value for key, value in explicit.items() if value is not None})
-    return GenerationRequest(seed=args.seed, eta=args.eta, rerank=getattr(args, "rerank", False), **fields)
+    return GenerationRequest(
+        seed=args.seed,
+        eta=args.eta,
+        rerank=getattr(args, "rerank", False),
+        transcript=args.transcript,
+        **fields,
+    )
 
 
 def _check(*problem_lists: list[str]) -> None:

@@ -100,6 +100,7 @@ def request_provenance(result: GeneratedAudio) -> dict[str, Any]:
         "operation": request.operation if isinstance(request, EditRequest) else "generate",
         "prompt": generation.prompt,
         "negative_prompt": generation.negative_prompt,
+        "transcript": generation.transcript,
         "seed": generation.seed,
         "steps": generation.steps,
         "guidance_scale": generation.guidance_scale,

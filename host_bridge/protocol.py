@@ -72,6 +72,8 @@ OPTIONS: dict[str, Option] = {
     "guidance": Option(float, 0, 100),
     "variations": Option(int, 1, 16),
     "negative": Option(str, help="negative prompt"),
+    "transcript": Option(str, help="speech checkpoints: the words to speak"),
+    "model": Option(str, help="one of the bridge's models (/soundloom/models)"),
     "sampler": Option(str, help="dpm++ or ddim"),
     "loop": Option(int, 0, 1, "1: seamless at the wrap point"),
     "fx": Option(str, help="an effect preset's name"),

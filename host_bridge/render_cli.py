@@ -229,6 +229,7 @@ def run_info(args: argparse.Namespace) -> int:
         "operation",
         "prompt",
         "negative_prompt",
+        "transcript",
         "seed",
         "steps",
         "guidance_scale",
@@ -261,6 +262,7 @@ def regenerate_command(provenance: dict[str, Any]) -> str | None:
     words = ["soundloom", "generate", provenance["prompt"]]
     options = [
         ("--negative", provenance.get("negative_prompt")),
+        ("--transcript", provenance.get("transcript")),
         ("--duration", provenance.get("duration_s")),
         ("--steps", provenance.get("steps")),
         ("--guidance", provenance.get("guidance_scale")),

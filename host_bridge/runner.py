@@ -43,19 +43,29 @@ class Plan:
     input_path: Path | None = None
     in_offset_s: float = 0.0
     in_length_s: float | None = None
+    model: str | None = None  # the request's `model`; None: whichever is loaded
 
 
 class EngineRunner:
-    """Holds the loaded pipeline (anything with `generate`/`edit`/`sample_rate`) and the file roots."""
+    """Holds the loaded pipeline (anything with `generate`/`edit`/`sample_rate`) and the file roots.
+
+    `load_model(name)` loads a model by name; `model_names()` are the names a request's `model` may pick
+    (the bridge's models: what `serve --model` named, or the app's model list). One model is loaded at a
+    time; a request naming another loads it in place of the current one.
+    """
 
     def __init__(
         self,
-        load_model: Callable[[], Any],
+        load_model: Callable[[str], Any],
+        model_name: str,
         roots: FileRoots,
         tempo: TempoState,
         library: PresetLibrary | None = None,
+        model_names: Callable[[], list[str]] | None = None,
     ):
-        self._load_model, self.roots, self.tempo = load_model, roots, tempo
+        self._load_model, self.model_name = load_model, model_name
+        self.model_names = model_names or (lambda: [model_name])
+        self.roots, self.tempo = roots, tempo
         self.library = library or load_library()
         self._model: Any = None
         self._model_lock = threading.Lock()
@@ -64,13 +74,14 @@ class EngineRunner:
     def model(self) -> Any:
         with self._model_lock:
             if self._model is None:
-                self._model = self._load_model()
+                self._model = self._load_model(self.model_name)
             return self._model
 
-    def use_model(self, load_model: Callable[[], Any]) -> None:
+    def use_model(self, name: str) -> None:
         """Load another model for the next job (the running one keeps the model it has)."""
         with self._model_lock:
-            self._load_model, self._model = load_model, None
+            if name != self.model_name:
+                self.model_name, self._model = name, None
 
     def model_status(self) -> dict[str, Any] | None:
         """The loaded model's facts (`status()`), or None while none is loaded."""
@@ -97,7 +108,16 @@ class EngineRunner:
             sampler=options.get("sampler", "dpm++"),
             variations=options.get("variations", 1),
             loop=bool(options.get("loop", 0)),
+            transcript=options.get("transcript", ""),
         )
+        model = options.get("model")
+        if model is not None and model not in self.model_names():
+            raise ProtocolError(
+                BAD_VALUE,
+                f"unknown model {model[:120]!r}; this bridge serves {', '.join(self.model_names())} "
+                "(/soundloom/models lists them)",
+                request_id,
+            )
         fx = options.get("fx", "")
         if any(mark in fx for mark in ("/", "\\")) or fx.lower().endswith(".toml"):
             raise ProtocolError(BAD_VALUE, f"fx names an effect preset, not a file: {fx[:80]!r}", request_id)
@@ -119,15 +139,19 @@ class EngineRunner:
         problems = delivery.problems()
         if command.kind == "generate":
             problems += generation.problems()
-            return self._checked(Plan(generation, delivery), problems, request_id)
+            return self._checked(Plan(generation, delivery, model=model), problems, request_id)
         input_path = self.roots.input_file(command.input, request_id)
         clip = self._clip_header(input_path, options, request_id)
         problems += self._edit_request(command, generation, clip).problems()
-        plan = Plan(generation, delivery, input_path, options.get("in_offset", 0.0), options.get("in_length"))
+        plan = Plan(
+            generation, delivery, input_path, options.get("in_offset", 0.0), options.get("in_length"), model
+        )
         return self._checked(plan, problems, request_id)
 
     def run(self, job: Job, progress: Callable[[int, int], None]) -> list[ResultFile]:
         plan = self.plan(job.command)  # again: the input file may have changed while the job waited
+        if plan.model is not None:
+            self.use_model(plan.model)
         model = self.model
         if plan.input_path is None:
             results = model.generate(plan.generation, progress=progress, cancel=job.cancel)

@@ -26,7 +26,13 @@ from .service import DEFAULT_PORT, BridgeService, ServiceSettings
 
 def add_serve_parsers(commands: argparse._SubParsersAction, add_engine_options) -> None:
     serve = commands.add_parser("serve", help="run the OSC bridge for DAWs, headless")
-    serve.add_argument("--model", default="default", help="'default', a checkpoint folder, or a hub id")
+    serve.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        help="'default', a checkpoint folder, or a hub id; repeat it to serve several (the first loads "
+        "at start; a request's `model` key picks another)",
+    )
     serve.add_argument(
         "--osc-port", type=int, default=DEFAULT_PORT, help=f"UDP port (default {DEFAULT_PORT})"
     )
@@ -115,11 +121,11 @@ def run_serve(args: argparse.Namespace, load_model) -> int:
         on_restart=args.on_restart,
         bpm=args.bpm,
     )
-    model_id = resolve_model(args.model)
+    names = list(dict.fromkeys(args.model or ["default"]))
     service = BridgeService(
-        settings, lambda: load_model(model_id, args), model_names=lambda: [str(args.model)]
+        settings, lambda name: load_model(resolve_model(name), args), names[0], model_names=lambda: names
     )
-    sys.stderr.write(f"loading {args.model} ...\n")
+    sys.stderr.write(f"loading {names[0]} ...\n")
     try:
         service.runner.model  # noqa: B018 - load now, so the first request does not wait for it
         leftovers = service.start()

@@ -58,9 +58,12 @@ class BridgeService:
     def __init__(
         self,
         settings: ServiceSettings,
-        load_model: Callable[[], Any],
+        load_model: Callable[[str], Any],
+        model_name: str,
         model_names: Callable[[], list[str]] | None = None,
     ):
+        """`load_model(name)` loads a model; `model_name` is the first to use; a request's `model` key
+        may pick any of `model_names()`."""
         problems = settings.problems()
         if problems:
             raise EngineError("; ".join(problems))
@@ -69,7 +72,7 @@ class BridgeService:
         self.output = settings.output or default_output_folder()
         roots = FileRoots.make([*settings.roots, self.output], self.output, allow_temp=settings.allow_temp)
         self.tempo = TempoState(Tempo(settings.bpm, 4, "default"))
-        self.runner = EngineRunner(load_model, roots, self.tempo)
+        self.runner = EngineRunner(load_model, model_name, roots, self.tempo, model_names=model_names)
         self.journal = Journal(self.journal_path)
         self.udp: UdpServer | None = None
         self.tcp: TcpServer | None = None
@@ -78,7 +81,7 @@ class BridgeService:
             self.journal,
             settings.queue_size,
             make_udp_reply=lambda host, port: self.udp.reply_to(host, port),
-            model_names=model_names,
+            model_names=self.runner.model_names,
         )
         self.started = False
         self.spool: SpoolWatcher | None = SpoolWatcher(

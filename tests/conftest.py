@@ -82,3 +82,17 @@ def audioldm2_reference(tiny_audioldm2: Path):
     from reference_audioldm2 import load_audioldm2_reference
 
     return load_audioldm2_reference(tiny_audioldm2)
+
+
+@pytest.fixture(scope="session")
+def tiny_audioldm2_speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from reference_audioldm2 import build_audioldm2_speech_checkpoint
+
+    return build_audioldm2_speech_checkpoint(tmp_path_factory.mktemp("checkpoints") / "tiny-audioldm2-speech")
+
+
+@pytest.fixture(scope="session")
+def speech_model(tiny_audioldm2_speech: Path):
+    from soundloom.engine.pipeline import load_model
+
+    return load_model(str(tiny_audioldm2_speech), device="cpu", dtype="float32")

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from ..audio import MelConfig, normalize_waveform, waveform_to_mel
-from ..checkpoints import load_component, read_json
+from ..checkpoints import checkpoint_family, load_component, read_json
 from ..errors import EngineError
 from ..models.clap_audio import AudioEncoder, AudioEncoderConfig
 from ..models.unet import UNet, UNetConfig
@@ -119,6 +119,12 @@ def ldm_parts(vae: Path, vocoder: Path, clap: Path) -> LDMParts:
 
 def finetune_parts(checkpoint: Path) -> LDMParts:
     """Parts for `finetune` from a checkpoint folder in the published layout."""
+    if checkpoint_family(checkpoint) == "audioldm2":
+        raise EngineError(
+            f"{checkpoint} is an AudioLDM 2 checkpoint; finetune implements AudioLDM's recipe (a UNet "
+            "conditioned on the CLAP audio embedding through its class embedding), which does not "
+            "apply to AudioLDM 2's UNet (GPT-2 and T5 streams); fine-tune an AudioLDM checkpoint"
+        )
     if not (checkpoint / "audio_encoder").is_dir():
         raise EngineError(
             f"{checkpoint} ships only the CLAP text branch (no audio_encoder/), and fine-tuning on "

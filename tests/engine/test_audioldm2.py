@@ -227,3 +227,103 @@ def test_a_folder_mixing_families_is_refused(
     shutil.copytree(tiny_checkpoint / "unet", mixed / "unet")
     with pytest.raises(EngineError, match=r"unet/config.json.*AudioLDM 2"):
         load_model(str(mixed), device="cpu")
+
+
+@pytest.mark.parametrize("sampler", ["ddim", "dpm++"])
+def test_a_batch_of_two_prompts_equals_the_reference(audioldm2_model, audioldm2_reference, sampler) -> None:
+    """Prompts of different lengths in one run: T5 pads the shorter, GPT-2 sees it, the seed's noise
+    spans both; each result carries its own prompt."""
+    prompts = [PROMPT, "thunder"]
+    request = GenerationRequest("", negative_prompt="hum", duration_s=0.64, steps=4, seed=9, sampler=sampler)
+    results = audioldm2_model.generate_prompts(prompts, request)
+    want = reference_audio(
+        audioldm2_reference,
+        sampler,
+        prompt=prompts,
+        negative_prompt=["hum", "hum"],
+        audio_length_in_s=0.64,
+        num_inference_steps=4,
+        guidance_scale=request.guidance_scale,
+        generator=torch.Generator("cpu").manual_seed(9),
+    )
+    assert [result.request.prompt for result in results] == prompts
+    assert relative(np.stack([result.audio for result in results]), want) < 1e-4
+    # The first row has the seed's first noise and, being the longest prompt, no padding: a lone request.
+    [alone] = audioldm2_model.generate(replace(request, prompt=PROMPT))
+    np.testing.assert_allclose(alone.audio, results[0].audio, atol=1e-5)
+
+
+@pytest.mark.parametrize("negative", ["", "noise"])
+def test_speech_waveforms_equal_the_reference(speech_model, tiny_audioldm2_speech: Path, negative) -> None:
+    """A speech checkpoint: VITS reads the transcript, learned positions, 16 LOA states."""
+    from reference_audioldm2 import load_audioldm2_reference
+
+    assert speech_model.speech and speech_model.language_model.new_tokens == 16
+    request = GenerationRequest(
+        "a man speaks in a small room",
+        negative_prompt=negative,
+        transcript="hello there, sound designers",
+        duration_s=0.64,
+        steps=4,
+        guidance_scale=3.0,
+        seed=2,
+    )
+    [result] = speech_model.generate(request)
+    want = reference_audio(
+        load_audioldm2_reference(tiny_audioldm2_speech),
+        request.sampler,
+        prompt=request.prompt,
+        transcription=request.transcript,
+        negative_prompt=negative or None,
+        audio_length_in_s=0.64,
+        num_inference_steps=4,
+        guidance_scale=3.0,
+        generator=torch.Generator("cpu").manual_seed(2),
+    )
+    assert relative(result.audio[None], want) < 1e-4
+    [other] = speech_model.generate(replace(request, transcript="something else entirely"))
+    assert np.abs(other.audio - result.audio).max() > 1e-3 * np.abs(result.audio).max()
+
+
+def test_transcripts_go_only_to_speech_checkpoints(speech_model, audioldm2_model, engine_model) -> None:
+    with pytest.raises(EngineError, match=r"is a speech checkpoint: give the words to speak as a transcript"):
+        speech_model.generate(GenerationRequest("a woman speaks", duration_s=0.64, steps=2))
+    spoken = GenerationRequest("rain", transcript="hello", duration_s=0.64, steps=2)
+    for model in (audioldm2_model, engine_model):
+        with pytest.raises(EngineError, match=r"a transcript is for the AudioLDM 2 speech checkpoints"):
+            model.generate(spoken)
+
+
+def test_finetune_says_its_recipe_is_audioldms(tiny_audioldm2: Path) -> None:
+    from soundloom.engine.training.ldm import finetune_parts
+
+    with pytest.raises(
+        EngineError, match=r"is an AudioLDM 2 checkpoint; finetune implements AudioLDM's recipe"
+    ):
+        finetune_parts(tiny_audioldm2)
+
+
+def test_variations_of_a_clip_condition_on_its_clap_audio_embedding(audioldm2_model) -> None:
+    """`vary` on AudioLDM 2: the clip's CLAP audio embedding replaces the text one in GPT-2's input."""
+    from soundloom.engine import Clip, EditRequest
+    from soundloom.engine.pipeline import Start
+
+    square = np.where(np.arange(16000) % 400 < 200, 0.5, -0.5).astype(np.float32)  # the model's own level
+    clip = Clip(square[:, None], 16000)
+    generation = GenerationRequest("", steps=4, seed=4, variations=2)
+    results = audioldm2_model.edit(EditRequest("vary", clip, generation))
+    with torch.inference_mode():
+        clap = audioldm2_model.encode_audio(torch.from_numpy(clip.audio.T.copy())).repeat(2, 1)
+        cond, uncond = audioldm2_model.conditions(generation, 2, clap=clap)
+        latent_frames = audioldm2_model.frames_for(1.0)[0] // audioldm2_model.vae_factor
+        noise, generator = audioldm2_model.initial_noise(4, 2, latent_frames)
+        latent = audioldm2_model.denoise(generation, cond, uncond, Start(noise, generator))
+        expected = audioldm2_model.decode_latent(latent)[:, :16000].numpy()
+    np.testing.assert_allclose(np.stack([r.audio[:, 0] for r in results]), expected, atol=1e-5)
+    text_only = audioldm2_model.encode_prompts([""])
+    assert not torch.allclose(cond.loa[:1], text_only.loa, atol=1e-4)  # the audio embedding was used
+
+
+def test_loops_have_the_exact_length_asked_for_on_audioldm2(audioldm2_model) -> None:
+    [result] = audioldm2_model.generate(GenerationRequest("rain", seed=1, steps=3, duration_s=1.3, loop=True))
+    assert result.audio.shape == (20800,)

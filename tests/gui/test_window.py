@@ -259,6 +259,19 @@ def test_a_midi_port_that_cannot_open_is_a_message_and_the_window_still_generate
         app.close()
 
 
+def test_the_model_picker_runs_an_audioldm2_checkpoint(qtbot, app, tiny_audioldm2) -> None:
+    """A folder of the other family, added in the window: its takes come from it, seen in provenance."""
+    window = app.window
+    window.add_model_folder(str(tiny_audioldm2))
+    assert window.model.currentText() == str(tiny_audioldm2)
+    [take] = generate_takes(qtbot, app, "a dog barks in the rain")
+    assert Path(read_provenance(Path(take.path).read_bytes())["model_id"]).name == tiny_audioldm2.name
+    assert sf.info(take.path).frames == RATE // 2
+    window.model.setCurrentIndex(0)
+    [back] = generate_takes(qtbot, app, "a dog barks in the rain")
+    assert Path(read_provenance(Path(back.path).read_bytes())["model_id"]).name != tiny_audioldm2.name
+
+
 def test_the_gui_modules_never_import_torch() -> None:
     code = (
         "import sys, soundloom.gui.app, soundloom.gui.window, soundloom.gui.link; "

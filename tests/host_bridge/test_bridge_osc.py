@@ -427,3 +427,31 @@ def test_soundloom_send_waits_prints_paths_and_fails_clearly(bridge, tmp_path) -
     assert (
         nobody.returncode == 2 and "soundloom: error:" in nobody.stderr and "Traceback" not in nobody.stderr
     )
+
+
+def test_the_model_key_runs_a_job_on_either_family(tiny_checkpoint, tiny_audioldm2, tmp_path) -> None:
+    """`serve --model A --model B`: each request may pick its model; an unlisted one is refused."""
+    from soundloom.host_bridge.wav_metadata import read_provenance
+
+    bridge = start_bridge(tiny_checkpoint, tmp_path / "two-models", "--model", str(tiny_audioldm2))
+    dump = OscDump()
+    try:
+        oscsend(bridge.port, "/soundloom/models", "si", "reply_port", dump.port)
+        assert dump.wait_for("/soundloom/models")[2:] == [str(tiny_checkpoint), str(tiny_audioldm2)]
+        for request_id, model in (("on-v2", tiny_audioldm2), ("on-v1", tiny_checkpoint)):
+            oscsend(
+                bridge.port, "/soundloom/generate", "sssssfsisi", request_id, "rain on a tin roof",
+                "model", str(model), "duration", 0.5, "steps", 2, "reply_port", dump.port,
+            )  # fmt: skip
+            path = Path(dump.wait_for("/soundloom/done", request_id)[3])
+            assert Path(read_provenance(path.read_bytes())["model_id"]).name == model.name
+            assert sf.info(path).frames == 8000
+        oscsend(
+            bridge.port, "/soundloom/generate", "sssssi", "elsewhere", "rain",
+            "model", "/etc/passwd", "reply_port", dump.port,
+        )  # fmt: skip
+        error = dump.wait_for("/soundloom/error", "elsewhere")
+        assert error[3] == "bad_value" and "unknown model '/etc/passwd'" in error[4]
+    finally:
+        dump.close()
+        assert bridge.stop() == 0, "".join(bridge.log)

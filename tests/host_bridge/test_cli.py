@@ -196,6 +196,32 @@ def test_generate_on_audioldm2_and_its_bad_input(tiny_audioldm2: Path, tmp_path:
     assert not (tmp_path / "none.wav").exists()
 
 
+def test_transcripts_and_mixed_folders_fail_in_one_line(
+    tiny_audioldm2_speech: Path, tiny_audioldm2: Path, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    mixed = Path(shutil.copytree(tiny_audioldm2, tmp_path / "mixed"))
+    shutil.rmtree(mixed / "unet")
+    shutil.copytree(tiny_checkpoint / "unet", mixed / "unet")
+    out = tmp_path / "out"
+    out.mkdir()
+    cases = [
+        (tiny_audioldm2_speech, (), "is a speech checkpoint: give the words to speak as a transcript"),
+        (tiny_audioldm2, ("--transcript", "hello"), "a transcript is for the AudioLDM 2 speech checkpoints"),
+        (tiny_checkpoint, ("--transcript", "hello"), "a transcript is for the AudioLDM 2 speech checkpoints"),
+        (mixed, (), "UNet2DConditionModel does not belong in an AudioLDM 2 checkpoint"),
+    ]
+    for model, flags, message in cases:
+        run = generate("a man speaks", model, out, *flags)
+        assert run.returncode == 2 and message in run.stderr, (model, run.stderr)
+        assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert files_in(out) == set()
+    spoken = generate(
+        "a man speaks", tiny_audioldm2_speech, out / "speech.wav", "--transcript", "hello there"
+    )
+    assert spoken.returncode == 0, spoken.stderr
+    assert sf.info(out / "speech.wav").frames == 4800
+
+
 def test_hub_id_from_the_cache_end_to_end(tiny_checkpoint: Path, tmp_path: Path) -> None:
     sys.path.insert(0, str(Path(__file__).parents[1] / "engine"))
     from test_checkpoints import put_in_hub_cache
