@@ -31,6 +31,27 @@ def pad_tokens(
     )
 
 
+def load_tokenizer_and_model(folder: Path, model_class, what: str, allow_pickle: bool) -> tuple:
+    """(tokenizer_2, text_encoder_2) through transformers; each failure as one line naming the folder."""
+    from transformers import AutoTokenizer
+
+    for part in ("text_encoder_2", "tokenizer_2"):
+        if not (folder / part).is_dir():
+            raise EngineError(f"{folder}: component folder {part}/ is missing")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder / "tokenizer_2")
+    except Exception as error:
+        raise EngineError(f"cannot load the tokenizer in {folder / 'tokenizer_2'}: {error}") from None
+    try:
+        model = model_class.from_pretrained(
+            folder / "text_encoder_2", use_safetensors=None if allow_pickle else True
+        )
+    except Exception as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise EngineError(f"cannot load the {what} in {folder / 'text_encoder_2'}: {first_line}") from None
+    return tokenizer, model
+
+
 class T5TextEncoder:
     def __init__(self, model: torch.nn.Module, tokenizer):
         self.model, self.tokenizer = model, tokenizer
@@ -38,24 +59,9 @@ class T5TextEncoder:
 
     @classmethod
     def load(cls, folder: Path, allow_pickle: bool = False) -> T5TextEncoder:
-        from transformers import AutoTokenizer, T5EncoderModel
+        from transformers import T5EncoderModel
 
-        for part in ("text_encoder_2", "tokenizer_2"):
-            if not (folder / part).is_dir():
-                raise EngineError(f"{folder}: component folder {part}/ is missing")
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(folder / "tokenizer_2")
-        except Exception as error:
-            raise EngineError(f"cannot load the tokenizer in {folder / 'tokenizer_2'}: {error}") from None
-        try:
-            model = T5EncoderModel.from_pretrained(
-                folder / "text_encoder_2", use_safetensors=None if allow_pickle else True
-            )
-        except Exception as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise EngineError(
-                f"cannot load the T5 encoder in {folder / 'text_encoder_2'}: {first_line}"
-            ) from None
+        tokenizer, model = load_tokenizer_and_model(folder, T5EncoderModel, "T5 encoder", allow_pickle)
         return cls(model.eval().requires_grad_(False), tokenizer)
 
     def to(self, device: torch.device, dtype: torch.dtype) -> T5TextEncoder:
@@ -95,23 +101,9 @@ class VitsTextEncoder:
 
     @classmethod
     def load(cls, folder: Path, allow_pickle: bool = False) -> VitsTextEncoder:
-        from transformers import AutoTokenizer, VitsModel
+        from transformers import VitsModel
 
-        if not (folder / "tokenizer_2").is_dir():
-            raise EngineError(f"{folder}: component folder tokenizer_2/ is missing")
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(folder / "tokenizer_2")
-        except Exception as error:
-            raise EngineError(f"cannot load the tokenizer in {folder / 'tokenizer_2'}: {error}") from None
-        try:
-            model = VitsModel.from_pretrained(
-                folder / "text_encoder_2", use_safetensors=None if allow_pickle else True
-            )
-        except Exception as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise EngineError(
-                f"cannot load the VITS encoder in {folder / 'text_encoder_2'}: {first_line}"
-            ) from None
+        tokenizer, model = load_tokenizer_and_model(folder, VitsModel, "VITS encoder", allow_pickle)
         return cls(model.text_encoder.eval().requires_grad_(False), tokenizer, model.config.hidden_size)
 
     def to(self, device: torch.device, dtype: torch.dtype) -> VitsTextEncoder:

@@ -180,6 +180,8 @@ class MainWindow(QMainWindow):
         copy_seed.setToolTip("copy the seed to the clipboard")
         copy_seed.clicked.connect(lambda: QGuiApplication.clipboard().setText(str(self.seed.value())))
         self.variations = QSpinBox(minimum=1, maximum=16, value=1)
+        self.rerank = QCheckBox("best first")
+        self.rerank.setToolTip("order the takes by CLAP text-audio score (needs CLAP's audio branch)")
         self.model = QComboBox(editable=False)
         self.model.addItems(models)
         self.model.currentTextChanged.connect(self.change_model)
@@ -209,7 +211,10 @@ class MainWindow(QMainWindow):
         seed.addWidget(self.seed_locked)
         seed.addWidget(copy_seed)
         form.addRow("Seed", seed)
-        form.addRow("Variations", self.variations)
+        variations = QHBoxLayout()
+        variations.addWidget(self.variations, 1)
+        variations.addWidget(self.rerank)
+        form.addRow("Variations", variations)
         model = QHBoxLayout()
         model.addWidget(self.model, 1)
         model.addWidget(add_model)
@@ -501,13 +506,20 @@ class MainWindow(QMainWindow):
             options["transcript"] = self.transcript.text().strip()
         return options | self.export_options()
 
+    def generation_options(self) -> dict[str, Any]:
+        """sampling_options plus ranking by the prompt (everything but vary has one)."""
+        options = self.sampling_options()
+        if self.rerank.isChecked() and self.variations.value() > 1:
+            options["rerank"] = 1
+        return options
+
     def generate(self) -> str | None:
         prompt = self.prompt.toPlainText().strip()
         if not prompt:
             self.show_message("type a prompt first: what should it sound like?")
             self.prompt.setFocus()
             return None
-        options = self.sampling_options()
+        options = self.generation_options()
         if self.length_unit.currentText() == "bars":
             options["bars"] = self.duration.value()
             if not self.use_daw_tempo.isChecked():
@@ -574,7 +586,9 @@ class MainWindow(QMainWindow):
         if kind != "vary" and not prompt:
             self.show_message(f"{kind}: type a prompt in the Ask tab first")
             return None
-        options = self.sampling_options()
+        options = (
+            self.sampling_options() if kind == "vary" else self.generation_options()
+        )  # vary has no prompt
         if kind == "transfer":
             options["strength"] = self.strength.value() / 100
         elif kind == "extend":

@@ -76,6 +76,7 @@ OPTIONS: dict[str, Option] = {
     "model": Option(str, help="one of the bridge's models (/soundloom/models)"),
     "sampler": Option(str, help="dpm++ or ddim"),
     "loop": Option(int, 0, 1, "1: seamless at the wrap point"),
+    "rerank": Option(int, 0, 1, "1: order the variations by CLAP text-audio score, best first"),
     "fx": Option(str, help="an effect preset's name"),
     "rate": Option(int, 8000, 192000, "deliver at this sample rate (the DAW's)"),
     "channels": Option(str, help="same, mono or stereo"),

@@ -108,6 +108,7 @@ class EngineRunner:
             sampler=options.get("sampler", "dpm++"),
             variations=options.get("variations", 1),
             loop=bool(options.get("loop", 0)),
+            rerank=bool(options.get("rerank", 0)),
             transcript=options.get("transcript", ""),
         )
         model = options.get("model")

@@ -267,6 +267,11 @@ def test_the_model_picker_runs_an_audioldm2_checkpoint(qtbot, app, tiny_audioldm
     [take] = generate_takes(qtbot, app, "a dog barks in the rain")
     assert Path(read_provenance(Path(take.path).read_bytes())["model_id"]).name == tiny_audioldm2.name
     assert sf.info(take.path).frames == RATE // 2
+    window.rerank.setChecked(True)  # its full ClapModel scores takes against the prompt
+    ranked = generate_takes(qtbot, app, "a dog barks in the rain", variations=2)
+    scores = [read_provenance(Path(ranked_take.path).read_bytes())["score"] for ranked_take in ranked]
+    assert None not in scores and scores == sorted(scores, reverse=True)
+    window.rerank.setChecked(False)
     window.model.setCurrentIndex(0)
     [back] = generate_takes(qtbot, app, "a dog barks in the rain")
     assert Path(read_provenance(Path(back.path).read_bytes())["model_id"]).name != tiny_audioldm2.name
