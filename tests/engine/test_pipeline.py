@@ -85,6 +85,32 @@ def test_waveforms_equal_diffusers_pipeline(
     assert np.abs(got - expected).max() < 1e-4 * peak
 
 
+def test_a_batch_of_prompts_equals_the_reference(engine_model, reference_pipeline) -> None:
+    """generate_prompts: two prompts x two variations in one run, as AudioLDMPipeline batches a list."""
+    from diffusers import DPMSolverMultistepScheduler
+
+    prompts = ["a dog barking", "rain on a tin roof"]
+    request = GenerationRequest("", negative_prompt="music", duration_s=0.64, steps=4, seed=5, variations=2)
+    results = engine_model.generate_prompts(prompts, request)
+    reference_pipeline.scheduler = DPMSolverMultistepScheduler.from_config(
+        reference_pipeline.scheduler.config
+    )
+    expected = reference_pipeline(
+        prompts,
+        negative_prompt=["music", "music"],
+        audio_length_in_s=0.64,
+        num_inference_steps=4,
+        guidance_scale=request.guidance_scale,
+        num_waveforms_per_prompt=2,
+        generator=torch.Generator("cpu").manual_seed(5),
+    ).audios
+    got = np.stack([result.audio for result in results])
+    assert [(r.request.prompt, r.variation) for r in results] == [(p, v) for p in prompts for v in (1, 2)]
+    assert np.abs(got - expected).max() < 1e-4 * np.abs(expected).max()
+    single = engine_model.generate(replace(request, prompt=prompts[0]))  # the first rows are a lone request
+    np.testing.assert_allclose(np.stack([r.audio for r in single]), got[:2], atol=1e-6)
+
+
 def test_every_input_reaches_the_sound(engine_model) -> None:
     """Parity only means something if prompt, negative prompt, seed and guidance each change the audio."""
     base = GenerationRequest("a dog barking", duration_s=0.64, steps=4, seed=3, sampler="ddim")
