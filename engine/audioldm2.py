@@ -126,11 +126,17 @@ class AudioLDM2(AudioLDM):
         """
         if clap is None:
             clap = self.encode_text(prompts)  # (B, D), unit vectors
+        return self._streams(clap, *self._second_stream(prompts, transcripts, min_text_tokens))
+
+    def _second_stream(
+        self, prompts: list[str], transcripts: list[str] | None, min_text_tokens: int = 0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """T5 on the prompts (B, L, D_t5), or VITS on the transcripts (B, tokens, D_vits); with the mask."""
         if self.speech:
-            text, text_mask = self.text_encoder_2.encode(transcripts)  # (B, tokens, D_vits), (B, tokens)
+            text, text_mask = self.text_encoder_2.encode(transcripts)
         else:
-            text, text_mask = self.text_encoder_2.encode(prompts, min_text_tokens)  # (B, L, D_t5), (B, L)
-        return self._streams(clap, text.to(self.dtype), text_mask)
+            text, text_mask = self.text_encoder_2.encode(prompts, min_text_tokens)
+        return text.to(self.dtype), text_mask
 
     def _streams(self, clap: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor) -> Streams:
         """CLAP (B, D) and the second encoder's states -> projection -> GPT-2's LOA states."""
@@ -152,10 +158,9 @@ class AudioLDM2(AudioLDM):
         transcripts = [request.transcript] * len(prompts)
         if clap is None:
             cond = self.encode_prompts(prompts, transcripts=transcripts).repeat(batch // len(prompts))
-        else:
-            cond = self.encode_prompts(
-                [request.prompt] * batch, clap=clap, transcripts=[request.transcript] * batch
-            )
+        else:  # one audio embedding per row, one prompt (or transcript) for them all: encode it once
+            text, text_mask = self._second_stream([request.prompt], [request.transcript])
+            cond = self._streams(clap, text.expand(batch, -1, -1), text_mask.expand(batch, -1))
         if request.guidance_scale <= 1.0:
             return cond, None
         if self.speech:  # the published pipeline's negative side for VITS: zero states, all masked

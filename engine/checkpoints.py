@@ -20,7 +20,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 from torch import nn
 
-from .errors import EngineError
+from .errors import EngineError, first_line
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 # (safetensors, sharded safetensors index, pickle) file names, diffusers' and transformers' conventions.
@@ -78,7 +78,7 @@ def _download(repo_id: str, allow_pickle: bool) -> Path:
     try:
         return Path(snapshot_download(repo_id, allow_patterns=patterns, ignore_patterns=ignore))
     except Exception as error:  # network, authentication, missing repo: all end the same way for the user
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = first_line(error)
         raise EngineError(
             f"could not download {repo_id!r} from the Hugging Face Hub ({reason}); there is no local "
             f"folder of that name either. Without network, download it elsewhere (`hf download {repo_id}`) "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import EngineError
+from .errors import EngineError, first_line
 
 
 class LanguageModel:
@@ -28,15 +28,10 @@ class LanguageModel:
     def load(cls, folder: Path, allow_pickle: bool = False) -> LanguageModel:
         from transformers import GPT2Model
 
-        if not folder.is_dir():
-            raise EngineError(
-                f"{folder.parent}: component folder {folder.name}/ is missing (AudioLDM 2 needs its GPT-2)"
-            )
         try:
             model = GPT2Model.from_pretrained(folder, use_safetensors=None if allow_pickle else True)
         except Exception as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise EngineError(f"cannot load the language model in {folder}: {first_line}") from None
+            raise EngineError(f"cannot load the language model in {folder}: {first_line(error)}") from None
         new_tokens = getattr(model.config, "max_new_tokens", None)
         if not isinstance(new_tokens, int) or new_tokens < 1:
             raise EngineError(f"{folder / 'config.json'}: max_new_tokens must be a positive integer")

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from .checkpoints import read_json
 from .clip import resample
-from .errors import EngineError
+from .errors import EngineError, first_line
 from .models.sentence import CLASS_NAME as SENTENCE_CLASS_NAME
 from .models.sentence import STORED_BASE, SentenceEncoderConfig, TextProjection, mean_pool
 
@@ -66,9 +66,8 @@ class ClapTextEncoder:
                 output_loading_info=True,
             )
         except Exception as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise EngineError(
-                f"cannot load the text encoder in {folder / 'text_encoder'}: {first_line}"
+                f"cannot load the text encoder in {folder / 'text_encoder'}: {first_line(error)}"
             ) from None
         for kind in ("missing_keys", "unexpected_keys", "mismatched_keys"):
             if info.get(kind):
@@ -172,8 +171,9 @@ class SentenceTextEncoder:
             tokenizer = AutoTokenizer.from_pretrained(base_dir)
             base = BertModel.from_pretrained(base_dir, use_safetensors=True, add_pooling_layer=False)
         except Exception as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise EngineError(f"cannot load the sentence encoder in {base_dir}: {first_line}") from None
+            raise EngineError(
+                f"cannot load the sentence encoder in {base_dir}: {first_line(error)}"
+            ) from None
         if base.config.hidden_size != config.base_dim:
             raise EngineError(
                 f"{text_encoder_dir / 'config.json'}: base_dim {config.base_dim} does not match the base "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import EngineError
+from .errors import EngineError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,9 @@ def load_tokenizer_and_model(folder: Path, model_class, what: str, allow_pickle:
             folder / "text_encoder_2", use_safetensors=None if allow_pickle else True
         )
     except Exception as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise EngineError(f"cannot load the {what} in {folder / 'text_encoder_2'}: {first_line}") from None
+        raise EngineError(
+            f"cannot load the {what} in {folder / 'text_encoder_2'}: {first_line(error)}"
+        ) from None
     return tokenizer, model
 
 
