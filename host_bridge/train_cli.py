@@ -61,6 +61,22 @@ def add_train_parser(commands) -> None:
     _common(clap, 3000, 64, 1e-3)
     clap.add_argument("--text-tower", choices=["pretrained", "scratch"], default="pretrained")
     clap.add_argument("--segment", type=float, default=5.12)
+    clap.add_argument(
+        "--alignment",
+        type=float,
+        default=0.0,
+        help="weight of a paired-distance term that narrows the text/audio gap (default model: 1.0)",
+    )
+    clap.add_argument(
+        "--init",
+        type=Path,
+        help="start from a CLAP run or checkpoint folder (audio_encoder/ + text_encoder/)",
+    )
+    clap.add_argument(
+        "--freeze-audio",
+        action="store_true",
+        help="with --init: train only the text projection, keeping the audio space (and UNets on it)",
+    )
 
     ldm = stages.add_parser("ldm", help="the UNet on VAE latents, conditioned on CLAP audio embeddings")
     _data(ldm, AUDIO_FOLDER)
@@ -132,6 +148,9 @@ def _stage_runner(args: argparse.Namespace):
             learning_rate=args.lr,
             segment_s=args.segment,
             text_tower=args.text_tower,
+            alignment=args.alignment,
+            init=args.init,
+            freeze_audio=args.freeze_audio,
             **common,
         )
         return lambda progress, cancel: train_clap(args.data, args.out, settings, progress, cancel)

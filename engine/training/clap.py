@@ -44,6 +44,13 @@ class ClapTraining:
     batch_size: int = 64
     learning_rate: float = 1e-3
     segment_s: float = 5.12
+    # Weight of the pair-alignment term (see alignment_loss): 0 is plain CLAP.
+    alignment: float = 0.0
+    # Start from an existing pair (a `train clap` run or a soundloom checkpoint folder holding
+    # audio_encoder/ and text_encoder/), and optionally keep its audio branch fixed: then only the text
+    # projection learns, so a UNet trained on that audio space stays valid.
+    init: Path | None = None
+    freeze_audio: bool = False
     text_tower: str = "pretrained"  # or "scratch": a small BERT on MiniLM's vocabulary, trained here
     scratch_layers: int = 2
     scratch_width: int = 128
@@ -74,6 +81,17 @@ def contrastive_loss(
     return 0.5 * (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets))
 
 
+def alignment_loss(audio: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+    """Mean squared distance between paired unit vectors (B, D): it narrows CLAP's modality gap.
+
+    The contrastive loss only ranks pairs, so text and audio embeddings may settle in two separate
+    cones of the joint space. AudioLDM's LDM trains on audio embeddings and generates from text ones,
+    so the closer a caption's text embedding lies to its clips' audio embeddings, the more in-distribution
+    the generation condition is.
+    """
+    return (audio - text).pow(2).sum(dim=1).mean()
+
+
 class MelBank:
     """Every clip's log-mel, computed once; batches are random windows of `frames` frames."""
 
@@ -83,13 +101,14 @@ class MelBank:
             waveform_to_mel(normalize_waveform(torch.from_numpy(clip)[None]), mel)[0] for clip in clips
         ]  # each (frames_i, mel_bins)
 
-    def windows(self, indices: np.ndarray, frames: int, rng: np.random.Generator) -> torch.Tensor:
-        """(len(indices), frames, mel_bins); short clips are padded with silence."""
+    def windows(self, indices: np.ndarray, frames: int, rng: np.random.Generator | None) -> torch.Tensor:
+        """(len(indices), frames, mel_bins) at random starts (rng None: the first frames); short clips
+        are padded with silence."""
         silence = math.log(self.mel.log_floor)
         out = torch.full((len(indices), frames, self.mel.mel_bins), silence)
         for row, index in enumerate(indices):
             feature = self.features[index]
-            start = rng.integers(max(len(feature) - frames, 0) + 1)
+            start = 0 if rng is None else rng.integers(max(len(feature) - frames, 0) + 1)
             piece = feature[start : start + frames]
             out[row, : len(piece)] = piece
         return out
@@ -137,6 +156,20 @@ def pooled_pretrained(captions: list[str], batch: int = 256) -> torch.Tensor:
     return torch.cat(pooled)
 
 
+def load_pair(folder: Path) -> tuple[AudioEncoder, TextProjection, SentenceEncoderConfig]:
+    """The audio encoder, text projection (float32) and text config of a CLAP run or soundloom checkpoint."""
+    from ..checkpoints import load_component, read_json
+
+    if not all((folder / name / "config.json").is_file() for name in ("audio_encoder", "text_encoder")):
+        raise EngineError(f"{folder} holds no CLAP pair (audio_encoder/ and text_encoder/)")
+    audio = load_component(folder / "audio_encoder", AudioEncoder, AudioEncoderConfig, "transformers")
+    text_config = SentenceEncoderConfig.from_dict(read_json(folder / "text_encoder" / "config.json"))
+    if text_config.base_model != PRETRAINED_BASE:
+        raise EngineError(f"{folder}/text_encoder is not on the pretrained text tower ({PRETRAINED_BASE})")
+    text = load_component(folder / "text_encoder", TextProjection, SentenceEncoderConfig, "transformers")
+    return audio.float(), text.float(), text_config
+
+
 def train_clap(
     data_dir: Path,
     run_dir: Path,
@@ -161,24 +194,46 @@ def train_clap(
 
     torch.manual_seed(settings.seed)
     pretrained = settings.text_tower == "pretrained"
-    text_config = SentenceEncoderConfig(
-        base_model=PRETRAINED_BASE if pretrained else STORED_BASE,
-        base_dim=384 if pretrained else settings.scratch_width,
-        projection_dim=settings.audio.projection_dim,
-    )
-    audio_encoder = AudioEncoder(settings.audio).to(device)
-    projection = TextProjection(text_config).to(device)
+    if settings.init is None:
+        if settings.freeze_audio:
+            raise EngineError("a frozen audio branch needs a pair to start from (init)")
+        audio_config = settings.audio
+        text_config = SentenceEncoderConfig(
+            base_model=PRETRAINED_BASE if pretrained else STORED_BASE,
+            base_dim=384 if pretrained else settings.scratch_width,
+            projection_dim=audio_config.projection_dim,
+        )
+        audio_encoder = AudioEncoder(audio_config)
+        projection = TextProjection(text_config)
+    else:
+        if not pretrained:
+            raise EngineError("starting from an existing pair works with the pretrained text tower only")
+        audio_encoder, projection, text_config = load_pair(settings.init)
+        audio_config = audio_encoder.config
+    audio_encoder.to(device).requires_grad_(not settings.freeze_audio)
+    projection.to(device).requires_grad_(True)
     scale = LogitScale().to(device)
     modules: dict[str, nn.Module] = {"audio_encoder": audio_encoder, "projection": projection, "scale": scale}
+    if settings.freeze_audio:
+        with torch.no_grad():  # (clips, D): one embedding per clip, its first segment
+            frozen_audio = torch.cat(
+                [
+                    F.normalize(
+                        audio_encoder(bank.windows(np.arange(i, min(i + 64, len(data))), frames, None)),
+                        dim=-1,
+                    )
+                    for i in range(0, len(data), 64)
+                ]
+            )
     if pretrained:
         pooled_by_caption = pooled_pretrained(caption_names).to(device)  # (captions, 384)
     else:  # the scratch tower reads MiniLM's WordPiece vocabulary, nothing else of it
         tokenizer = AutoTokenizer.from_pretrained(pretrained_base_folder())
         tower = ScratchTextTower(settings.scratch_layers, settings.scratch_width, tokenizer.vocab_size)
         modules["tower"] = tower.to(device)
-    parameters = [parameter for module in modules.values() for parameter in module.parameters()]
+    parameters = [p for module in modules.values() for p in module.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=settings.learning_rate, weight_decay=0.01)
-    identity = {"text": asdict(text_config), "audio": asdict(settings.audio), "tower": settings.text_tower}
+    identity = {"text": asdict(text_config), "audio": asdict(audio_config), "tower": settings.text_tower}
     run = TrainingRun(run_dir, "clap", identity, modules, {"clap": optimizer}, settings.seed)
 
     def text_pooled(indices: np.ndarray) -> torch.Tensor:
@@ -190,9 +245,14 @@ def train_clap(
 
     def train_step(rng: np.random.Generator) -> float:
         indices = rng.choice(len(data), size=min(settings.batch_size, len(data)), replace=False)
-        audio = F.normalize(audio_encoder(bank.windows(indices, frames, rng).to(device)), dim=-1)
+        if settings.freeze_audio:
+            audio = frozen_audio[indices]
+        else:
+            audio = F.normalize(audio_encoder(bank.windows(indices, frames, rng).to(device)), dim=-1)
         text = F.normalize(projection(text_pooled(indices)), dim=-1)
         loss = contrastive_loss(audio, text, caption_ids[indices].to(device), scale())
+        if settings.alignment:
+            loss = loss + settings.alignment * alignment_loss(audio, text)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -209,7 +269,7 @@ def train_clap(
     export_component(
         run_dir / "audio_encoder",
         audio_encoder,
-        audio_encoder_config_json(settings.audio),
+        audio_encoder_config_json(audio_config),
         "model.safetensors",
     )
     text_dir = export_component(

@@ -205,25 +205,40 @@ class LDMTrainer:
         self.step_count = 0  # set by the run loop (resume) before training
 
     @torch.no_grad()
-    def conditions(self, mel: torch.Tensor, drop: torch.Tensor) -> torch.Tensor:
-        """(B, frames, mel_bins) log-mel, (B,) bool -> (B, D): CLAP audio embedding, or "" where dropped."""
-        audio = F.normalize(self.audio_encoder(mel), dim=-1)
+    def encode(self, waves: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, samples) waveforms -> the frozen parts' view of each clip, all deterministic:
+        VAE posterior mean and log-variance (B, C, T, F) and the CLAP audio embedding (B, D), unit length.
+        """
+        mel = waveform_to_mel(normalize_waveform(waves), self.mel_config)[:, : self.mel_frames].to(
+            self.device
+        )  # (B, mel_frames, mel_bins)
+        mean, logvar = self.vae.encode(mel.unsqueeze(1))
+        return mean, logvar, F.normalize(self.audio_encoder(mel), dim=-1)
+
+    def conditions(self, audio: torch.Tensor, drop: torch.Tensor) -> torch.Tensor:
+        """(B, D) CLAP audio embeddings, (B,) bool -> (B, D): audio embedding, or text("") where dropped."""
         return torch.where(drop[:, None], self.unconditional.expand_as(audio), audio)
 
     def step(self, waves: torch.Tensor, generator: np.random.Generator) -> float:
         """One optimisation step on (B, samples) waveforms; returns the noise-prediction MSE."""
+        return self.step_encoded(*self.encode(waves), generator)
+
+    def step_encoded(
+        self,
+        mean: torch.Tensor,
+        logvar: torch.Tensor,
+        audio: torch.Tensor,
+        generator: np.random.Generator,
+    ) -> float:
+        """One optimisation step from `encode`'s output (posterior (B, C, T, F) x2, embedding (B, D))."""
         settings = self.settings
-        mel = waveform_to_mel(normalize_waveform(waves), self.mel_config)[:, : self.mel_frames].to(
-            self.device
-        )
-        batch = mel.shape[0]
-        with torch.no_grad():
-            mean, logvar = self.vae.encode(mel.unsqueeze(1))  # (B, C, T, F)
+        batch = mean.shape[0]
+        with torch.no_grad():  # a fresh posterior sample every step, as training on waveforms draws
             latent = (
                 mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
             ) * self.vae.config.scaling_factor
         drop = torch.from_numpy(generator.random(batch) < settings.cfg_dropout).to(self.device)
-        condition = self.conditions(mel, drop)
+        condition = self.conditions(audio, drop)
         t = torch.from_numpy(generator.integers(0, self.schedule.num_train_timesteps, batch)).to(self.device)
         noise = torch.randn_like(latent)
         alpha = self.alphas_cumprod[t].view(-1, 1, 1, 1)
@@ -267,6 +282,48 @@ class LDMTrainer:
         )
 
 
+class EncodedClips:
+    """Every training window's VAE posterior and CLAP audio embedding, computed once by the frozen parts.
+
+    Both are deterministic functions of the audio, so computing them once per run changes nothing but
+    speed (on 2 CPU cores the frozen encoders cost more than the UNet step): every step still draws a
+    fresh posterior sample, dropout and timestep. A clip gives one window per `samples` of its length
+    (at most MAX_WINDOWS, the last zero-padded), so long files are covered, not just their first seconds.
+    """
+
+    MAX_WINDOWS = 16
+    CHUNK = 32  # windows encoded at a time, to bound memory
+
+    def __init__(self, trainer: LDMTrainer, data: ClipFolder):
+        windows = [
+            (index, start)
+            for index, clip in enumerate(data.clips)
+            for start in range(0, len(clip), trainer.samples)[: self.MAX_WINDOWS]
+        ]
+        means, logvars, audios = [], [], []
+        for first in range(0, len(windows), self.CHUNK):
+            waves = np.zeros((len(windows[first : first + self.CHUNK]), trainer.samples), np.float32)
+            for row, (index, start) in enumerate(windows[first : first + self.CHUNK]):
+                piece = data.clips[index][start : start + trainer.samples]
+                waves[row, : len(piece)] = piece
+            mean, logvar, audio = trainer.encode(torch.from_numpy(waves))
+            means.append(mean)
+            logvars.append(logvar)
+            audios.append(audio)
+        self.mean = torch.cat(means)  # (windows, C, T, F)
+        self.logvar = torch.cat(logvars)  # (windows, C, T, F)
+        self.audio = torch.cat(audios)  # (windows, D), unit length
+
+    def __len__(self) -> int:
+        return len(self.mean)
+
+    def batch(
+        self, batch_size: int, generator: np.random.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        index = torch.from_numpy(generator.integers(len(self), size=batch_size))
+        return self.mean[index], self.logvar[index], self.audio[index]
+
+
 def train_ldm(
     data_dir: Path,
     run_dir: Path,
@@ -293,8 +350,10 @@ def train_ldm(
     trainer.step_count = run.step
     trainer.ema.eval()
 
+    encoded = EncodedClips(trainer, data)
+
     def train_step(rng: np.random.Generator) -> float:
-        return trainer.step(data.batch(settings.batch_size, trainer.samples, rng), rng)
+        return trainer.step_encoded(*encoded.batch(settings.batch_size, rng), rng)
 
     run.run(
         settings.steps,

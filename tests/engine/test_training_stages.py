@@ -19,9 +19,11 @@ from soundloom.engine.models.clap_audio import AudioEncoderConfig
 from soundloom.engine.models.vae import VAEConfig
 from soundloom.engine.models.vocoder import HifiGan, VocoderConfig
 from soundloom.engine.pipeline import AudioLDM
-from soundloom.engine.training.clap import ClapTraining, train_clap
+from soundloom.engine.training.clap import ClapTraining, alignment_loss, load_pair, train_clap
 from soundloom.engine.training.corpus import CATEGORY_NAMES, make_item
+from soundloom.engine.training.data import ClipFolder
 from soundloom.engine.training.ldm import (
+    EncodedClips,
     LDMTrainer,
     LDMTraining,
     finetune_parts,
@@ -181,6 +183,53 @@ def test_clap_contrastive_loss_goes_down(corpus: Path, tmp_path: Path, tower: st
     assert (tmp_path / "run" / "audio_encoder" / "model.safetensors").is_file()
 
 
+def paired_distance(run: Path, corpus: Path) -> float:
+    """alignment_loss between each training clip's audio embedding and its caption's text embedding."""
+    from soundloom.engine.text import SentenceTextEncoder
+
+    audio_encoder, _, _ = load_pair(run)
+    entries = [json.loads(line) for line in (corpus / "captions-train.jsonl").read_text().splitlines()]
+    waves = torch.from_numpy(np.stack([sf.read(corpus / e["file"], dtype="float32")[0] for e in entries]))
+    with torch.no_grad():
+        mel = waveform_to_mel(normalize_waveform(waves), MelConfig())[:, :64]
+        audio = torch.nn.functional.normalize(audio_encoder(mel), dim=-1)
+        text = SentenceTextEncoder.load(run / "text_encoder").encode([e["caption"] for e in entries])
+    return float(alignment_loss(audio, text))
+
+
+def test_clap_realigns_its_text_branch_to_a_frozen_audio_branch(corpus: Path, tmp_path: Path) -> None:
+    """--init RUN --freeze-audio --alignment W: the audio space (and a UNet trained on it) stays as it was;
+    the text projection learns to land nearer its clips' audio embeddings."""
+    train_clap(corpus, tmp_path / "base", clap_settings(20))
+    before = paired_distance(tmp_path / "base", corpus)
+    losses = []
+    train_clap(
+        corpus,
+        tmp_path / "aligned",
+        clap_settings(40, init=tmp_path / "base", freeze_audio=True, alignment=1.0),
+        lambda s, t, loss: losses.append(loss),
+    )
+    assert mean_drop(losses, 8) < 0.9
+    base_audio, base_text, _ = load_pair(tmp_path / "base")
+    aligned_audio, aligned_text, _ = load_pair(tmp_path / "aligned")
+    for key, value in base_audio.state_dict().items():
+        assert torch.equal(value, aligned_audio.state_dict()[key]), key
+    assert any(
+        not torch.equal(value, aligned_text.state_dict()[key])
+        for key, value in base_text.state_dict().items()
+    )
+    assert paired_distance(tmp_path / "aligned", corpus) < 0.7 * before
+
+
+def test_clap_init_refuses_what_it_cannot_start_from(corpus: Path, tmp_path: Path) -> None:
+    with pytest.raises(EngineError, match="needs a pair to start from"):
+        train_clap(corpus, tmp_path / "a", clap_settings(2, freeze_audio=True))
+    with pytest.raises(EngineError, match=r"holds no CLAP pair \(audio_encoder/ and text_encoder/\)"):
+        train_clap(corpus, tmp_path / "b", clap_settings(2, init=corpus))
+    with pytest.raises(EngineError, match="pretrained text tower only"):
+        train_clap(corpus, tmp_path / "c", clap_settings(2, init=corpus, text_tower="scratch"))
+
+
 def test_clap_needs_captions(tmp_path: Path, corpus: Path) -> None:
     with pytest.raises(EngineError, match=r"no captions-train\.jsonl"):
         train_clap(corpus / "clips", tmp_path / "run", clap_settings(2))
@@ -277,6 +326,27 @@ def test_ldm_trains_on_the_audio_embedding_and_generates_on_the_text_embedding(
     # ... and the text embedding belongs to the same CLAP pair whose audio branch conditioned training.
     for key, value in trainer.audio_encoder.state_dict().items():
         assert torch.equal(value, model.audio_encoder.state_dict()[key])
+
+
+def test_encoded_clips_cover_long_files_window_by_window(corpus, parts, tmp_path) -> None:
+    """The cache behind `ldm`: one entry per segment of each file, equal to encoding that window."""
+    model_dir = train_ldm(corpus / "clips", tmp_path / "run", ldm_settings(1), parts)
+    trainer = LDMTrainer(model_dir, ldm_settings(1))  # segment 0.64 s = 10240 samples
+    folder = tmp_path / "long"
+    folder.mkdir()
+    long_clip = make_item(5, 0, duration_s=1.6).audio  # 2.5 segments: windows at 0, 10240, 20480 (padded)
+    sf.write(folder / "long.wav", long_clip, 16000, subtype="FLOAT")
+    sf.write(folder / "short.wav", make_item(5, 1, duration_s=0.3).audio, 16000, subtype="FLOAT")
+    data = ClipFolder(folder)
+    encoded = EncodedClips(trainer, data)
+    assert len(encoded) == 4  # long.wav: 3 windows, short.wav: 1 (zero-padded)
+    last = np.zeros(trainer.samples, np.float32)
+    last[: len(long_clip) - 20480] = long_clip[20480:]
+    mean, logvar, audio = trainer.encode(torch.from_numpy(last)[None])
+    torch.testing.assert_close(encoded.mean[2:3], mean)
+    torch.testing.assert_close(encoded.logvar[2:3], logvar)
+    torch.testing.assert_close(encoded.audio[2:3], audio)
+    assert torch.allclose(encoded.audio.norm(dim=1), torch.ones(4))
 
 
 def test_finetune_continues_a_checkpoint_on_uncaptioned_audio(corpus, parts, tmp_path) -> None:
