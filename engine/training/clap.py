@@ -219,7 +219,9 @@ def train_clap(
             frozen_audio = torch.cat(
                 [
                     F.normalize(
-                        audio_encoder(bank.windows(np.arange(i, min(i + 64, len(data))), frames, None)),
+                        audio_encoder(
+                            bank.windows(np.arange(i, min(i + 64, len(data))), frames, None).to(device)
+                        ),
                         dim=-1,
                     )
                     for i in range(0, len(data), 64)
