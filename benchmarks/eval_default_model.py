@@ -7,6 +7,9 @@
    judge's embeddings of the generations and of real held-out audio (lower is closer), for the audio
    and for the log-mel the VAE decoded before the vocoder. The same figures for real held-out clips
    through the vocoder alone, the VAE alone and both are the ceilings the UNet cannot beat.
+4. The same UNet conditioned on the CLAP *audio* embedding of real held-out clips (variations: what
+   training conditions on) instead of the text embedding: if this row is no better than the text row,
+   the UNet, not the CLAP text branch, is what limits the model.
 
     soundloom corpus build RUNS/corpus --count 4200 --seed 1
     soundloom corpus build RUNS/heldout --count 840 --seed 2 --split heldout
@@ -24,11 +27,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from judge import FRAMES, frechet_distance, judge_outputs, load_or_train, load_split, mel_of
-from soundloom.engine import GenerationRequest
+from soundloom.engine import Clip, EditRequest, GenerationRequest
 from soundloom.engine.default_model import resolve_model
 from soundloom.engine.models.unet import UNet
 from soundloom.engine.pipeline import AudioLDM
 from soundloom.engine.training.corpus import CATEGORY_NAMES
+from soundloom.engine.training.data import load_clip
 
 
 def held_out_prompts(heldout: Path, per_category: int) -> list[tuple[str, str]]:
@@ -57,6 +61,19 @@ def generate_all(model: AudioLDM, prompts: list[tuple[str, str]], steps: int, gu
     finally:
         hook.remove()
     return np.stack(clips), torch.cat(mels)[:, :FRAMES], float(np.median(seconds))
+
+
+def generate_from_audio(model: AudioLDM, clips: np.ndarray, steps: int, guidance: float) -> np.ndarray:
+    """(N, samples) real clips -> (N, samples) generations conditioned on each clip's CLAP audio embedding."""
+    outputs = []
+    for number, clip in enumerate(clips):
+        request = EditRequest(
+            "vary",
+            Clip(clip[:, None].astype(np.float32), model.sample_rate, "held-out clip"),
+            GenerationRequest(prompt="", steps=steps, guidance_scale=guidance, seed=number),
+        )
+        outputs.append(model.edit(request)[0].audio[:, 0])
+    return np.stack(outputs)
 
 
 @torch.no_grad()
@@ -90,13 +107,15 @@ def main() -> None:
     parser.add_argument("--per-category", type=int, default=3, help="held-out prompts per category")
     parser.add_argument("--steps", type=int, default=25)
     parser.add_argument("--guidance", type=float, default=3.0)
-    parser.add_argument("--judge", type=Path, default=Path("bench-out/judge.pt"))
+    parser.add_argument(
+        "--judge", type=Path, default=Path(__file__).parent / "bench-out" / "judge.pt", help="committed judge"
+    )
     parser.add_argument("--save-audio", type=Path, help="folder to write the generations to")
     args = parser.parse_args()
     torch.set_num_threads(2)
 
     judge = load_or_train(args.train_corpus, args.judge)
-    real_mels, real_labels, _ = load_split(args.heldout, "captions-heldout.jsonl")
+    real_mels, real_labels, real_entries = load_split(args.heldout, "captions-heldout.jsonl")
     real_predicted, real_embeddings = judge_outputs(judge, real_mels)
     real_accuracy = float((real_predicted == real_labels).float().mean())
     print(f"judge on real held-out audio: {100 * real_accuracy:.1f}% of {len(real_labels)} clips")
@@ -128,6 +147,17 @@ def main() -> None:
                 sf.write(folder / f"{category}_{prompt[:40].replace(' ', '_')}.wav", clip, model.sample_rate)
         judged(f"{name}: mel", mels, labels)
         judged(name, mel_of(clips), labels, seconds)
+    model.unet = trained_unet
+    # Real clips the ceilings did not use: the next per_category of each category.
+    sources = torch.cat(
+        [
+            torch.nonzero(real_labels == k)[args.per_category : 2 * args.per_category, 0]
+            for k in range(len(CATEGORY_NAMES))
+        ]
+    )
+    real_clips = np.stack([load_clip(args.heldout / real_entries[i]["file"], 16000) for i in sources])
+    varied = generate_from_audio(model, real_clips[:, : FRAMES * 160], args.steps, args.guidance)
+    judged("trained UNet, audio-conditioned", mel_of(varied), real_labels[sources])
 
     print(
         f"\n{len(prompts)} held-out paraphrased prompts, {len(set(c for _, c in prompts))} categories, "

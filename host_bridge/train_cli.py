@@ -95,6 +95,19 @@ def add_train_parser(commands) -> None:
     finetune.add_argument("--segment", type=float, default=5.12)
     finetune.add_argument("--cfg-dropout", type=float, default=0.1)
     finetune.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
+    for stage in (ldm, finetune):
+        stage.add_argument(
+            "--lr-schedule",
+            choices=["constant", "cosine"],
+            default="constant",
+            help="cosine: after warmup, decay the rate to 0 at --steps",
+        )
+        stage.add_argument(
+            "--min-snr-gamma",
+            type=float,
+            default=0.0,
+            help="> 0: Min-SNR-gamma loss weights (default model: 5); 0: AudioLDM's plain MSE",
+        )
 
 
 def _stage_runner(args: argparse.Namespace):
@@ -163,6 +176,8 @@ def _stage_runner(args: argparse.Namespace):
         learning_rate=args.lr,
         segment_s=args.segment,
         cfg_dropout=args.cfg_dropout,
+        lr_schedule=args.lr_schedule,
+        min_snr_gamma=args.min_snr_gamma,
         sample_every=args.sample_every,
         dtype=args.dtype,
         **common,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import shutil
 import threading
 from collections.abc import Callable
@@ -80,6 +81,8 @@ class LDMTraining:
     batch_size: int = 16
     learning_rate: float = 2e-4
     warmup_steps: int = 200
+    lr_schedule: str = "constant"  # or "cosine": after warmup, decay to 0 at `steps`
+    min_snr_gamma: float = 0.0  # > 0: Min-SNR-gamma loss weights (Hang et al. 2023); 0: plain MSE
     segment_s: float = 5.12
     cfg_dropout: float = 0.1  # AudioLDM's
     ema_decay: float = 0.999
@@ -160,6 +163,28 @@ def assemble_model_folder(model_dir: Path, parts: LDMParts) -> None:
     (staging / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
     shutil.rmtree(model_dir, ignore_errors=True)
     staging.rename(model_dir)
+
+
+def learning_rate(settings: LDMTraining, step: int) -> float:
+    """The rate for 0-based `step`: linear warmup, then constant or a cosine decay to 0 at `steps`."""
+    warmup = max(settings.warmup_steps, 1)
+    if step < warmup or settings.lr_schedule == "constant":
+        return settings.learning_rate * min(1.0, (step + 1) / warmup)
+    progress = min(1.0, (step - warmup) / max(settings.steps - warmup, 1))
+    return settings.learning_rate * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def snr_weights(alpha_bar: torch.Tensor, gamma: float) -> torch.Tensor:
+    """(B,) alpha_bar_t -> (B,) loss weights. Min-SNR-gamma for noise prediction: min(SNR, gamma) / SNR.
+
+    Nearly noise-free timesteps (SNR above gamma) are weighted down: their large noise-prediction losses
+    otherwise dominate the gradient while the noisy steps, where a sound's category is decided, learn
+    slowly. gamma 0 weights every timestep 1, AudioLDM's plain MSE.
+    """
+    if gamma <= 0:
+        return torch.ones_like(alpha_bar)
+    snr = alpha_bar / (1 - alpha_bar)
+    return torch.clamp(snr, max=gamma) / snr
 
 
 class LDMTrainer:
@@ -243,15 +268,15 @@ class LDMTrainer:
         noise = torch.randn_like(latent)
         alpha = self.alphas_cumprod[t].view(-1, 1, 1, 1)
         noisy = alpha.sqrt() * latent + (1 - alpha).sqrt() * noise
-        lr_scale = min(1.0, (self.step_count + 1) / max(settings.warmup_steps, 1))
         for group in self.optimizer.param_groups:
-            group["lr"] = settings.learning_rate * lr_scale
+            group["lr"] = learning_rate(settings, self.step_count)
         autocast = torch.autocast(
             self.device.type, dtype=torch.bfloat16, enabled=settings.dtype == "bfloat16"
         )
         with autocast:
             prediction = self.unet(noisy, t, class_condition=condition)
-        loss = F.mse_loss(prediction.float(), noise)
+        per_example = (prediction.float() - noise).pow(2).mean(dim=(1, 2, 3))  # (B,)
+        loss = (snr_weights(alpha.flatten(), settings.min_snr_gamma) * per_example).mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.unet.parameters(), 1.0)
@@ -335,6 +360,11 @@ def train_ldm(
     """Train (or resume) the UNet in `run_dir`; returns the complete checkpoint `run_dir / "model"`."""
     if settings.batch_size < 1 or not 0 <= settings.cfg_dropout < 1:
         raise EngineError("batch size must be 1 or more and cfg dropout in [0, 1)")
+    if settings.lr_schedule not in ("constant", "cosine") or settings.min_snr_gamma < 0:
+        raise EngineError(
+            f"lr schedule must be constant or cosine (got {settings.lr_schedule!r}) and "
+            f"min-SNR gamma 0 (off) or more (got {settings.min_snr_gamma:g})"
+        )
     data = ClipFolder(data_dir)
     model_dir = run_dir / "model"
     assemble_model_folder(model_dir, parts)
@@ -350,7 +380,8 @@ def train_ldm(
     trainer.step_count = run.step
     trainer.ema.eval()
 
-    encoded = EncodedClips(trainer, data)
+    # A run already at or past `steps` (stopped early, then asked for what it reached) only exports.
+    encoded = EncodedClips(trainer, data) if run.step < settings.steps else None
 
     def train_step(rng: np.random.Generator) -> float:
         return trainer.step_encoded(*encoded.batch(settings.batch_size, rng), rng)
@@ -358,7 +389,8 @@ def train_ldm(
     run.run(
         settings.steps,
         train_step,
-        "LDM: noise-prediction MSE",
+        "LDM: noise-prediction MSE"
+        + (f", Min-SNR-{settings.min_snr_gamma:g} weighted" if settings.min_snr_gamma else ""),
         settings.checkpoint_every,
         settings.sample_every,
         preview=lambda step: _write_previews(trainer, run_dir / "samples", step),

@@ -62,7 +62,13 @@ def plot_losses(losses: list[tuple[int, float]], path: Path, title: str) -> None
 
     figure, axes = pyplot.subplots(figsize=(6, 3.5), dpi=100)
     steps, values = zip(*losses, strict=True)
-    axes.plot(steps, values, linewidth=0.8)
+    axes.plot(steps, values, linewidth=0.8, alpha=0.35, label="step")
+    # Diffusion losses swing with the random timestep; the trend only shows through a running mean.
+    window = max(len(values) // 50, 1)
+    if window > 1:
+        smoothed = np.convolve(values, np.ones(window) / window, mode="valid")
+        axes.plot(steps[window - 1 :], smoothed, linewidth=1.5, label=f"mean of {window}")
+        axes.legend(loc="upper right")
     axes.set_xlabel("step")
     axes.set_ylabel("loss")
     axes.set_yscale("log")

@@ -28,6 +28,8 @@ from soundloom.engine.training.ldm import (
     LDMTraining,
     finetune_parts,
     ldm_parts,
+    learning_rate,
+    snr_weights,
     train_ldm,
 )
 from soundloom.engine.training.vae import VAETraining, train_vae
@@ -287,6 +289,30 @@ def test_ldm_loss_goes_down_and_exports_a_loadable_checkpoint(corpus: Path, part
     UNet2DConditionModel.from_pretrained(model_dir / "unet")  # the reference reads our UNet folder too
 
 
+def test_cosine_schedule_warms_up_then_decays_to_zero() -> None:
+    settings = LDMTraining(steps=1100, learning_rate=4e-4, warmup_steps=100, lr_schedule="cosine")
+    assert learning_rate(settings, 0) == pytest.approx(4e-6)
+    assert learning_rate(settings, 99) == pytest.approx(4e-4)
+    assert learning_rate(settings, 600) == pytest.approx(2e-4)  # halfway through the decay
+    assert 0 < learning_rate(settings, 1099) < 1e-8  # the last step, just above 0
+    assert learning_rate(replace(settings, lr_schedule="constant"), 1099) == 4e-4
+
+
+def test_min_snr_weights_only_the_nearly_clean_timesteps_down() -> None:
+    alpha_bar = torch.tensor([0.5, 5 / 6, 0.9, 0.99])  # SNR 1, 5, 9, 99
+    torch.testing.assert_close(snr_weights(alpha_bar, 5.0), torch.tensor([1.0, 1.0, 5 / 9, 5 / 99]))
+    torch.testing.assert_close(snr_weights(alpha_bar, 0.0), torch.ones(4))
+
+
+def test_ldm_learns_with_min_snr_weights_and_a_cosine_decay(corpus: Path, parts, tmp_path: Path) -> None:
+    losses = []
+    settings = ldm_settings(60, lr_schedule="cosine", min_snr_gamma=5.0)
+    train_ldm(corpus / "clips", tmp_path / "run", settings, parts, lambda s, t, loss: losses.append(loss))
+    assert mean_drop(losses, 10) < 0.9  # the weighted loss, at a rate that decays to 0
+    with pytest.raises(EngineError, match="lr schedule must be constant or cosine"):
+        train_ldm(corpus / "clips", tmp_path / "bad", replace(settings, lr_schedule="step"), parts)
+
+
 def test_ldm_trains_on_the_audio_embedding_and_generates_on_the_text_embedding(
     corpus, parts, tmp_path
 ) -> None:
@@ -347,6 +373,25 @@ def test_encoded_clips_cover_long_files_window_by_window(corpus, parts, tmp_path
     torch.testing.assert_close(encoded.logvar[2:3], logvar)
     torch.testing.assert_close(encoded.audio[2:3], audio)
     assert torch.allclose(encoded.audio.norm(dim=1), torch.ones(4))
+
+
+def test_a_run_stopped_early_exports_what_it_reached(corpus, parts, tmp_path) -> None:
+    """Ctrl+C at step 10 of a longer run, then `--steps 10`: no step runs, the EMA UNet is exported."""
+    train_ldm(corpus / "clips", tmp_path / "run", ldm_settings(10), parts)
+    steps_run = []
+    model_dir = train_ldm(
+        corpus / "clips",
+        tmp_path / "run",
+        ldm_settings(8, lr_schedule="cosine"),
+        parts,
+        lambda step, total, loss: steps_run.append(step),
+    )
+    assert steps_run == []
+    state = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
+    assert state["step"] == 10
+    exported = AudioLDM.load(str(model_dir), device="cpu").unet.state_dict()
+    for key, value in state["modules"]["ema"].items():
+        torch.testing.assert_close(exported[key].float(), value, msg=key)
 
 
 def test_finetune_continues_a_checkpoint_on_uncaptioned_audio(corpus, parts, tmp_path) -> None:
