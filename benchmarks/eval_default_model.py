@@ -63,6 +63,13 @@ def generate_all(model: AudioLDM, prompts: list[tuple[str, str]], steps: int, gu
     return np.stack(clips), torch.cat(mels)[:, :FRAMES], float(np.median(seconds))
 
 
+def clips_per_category(labels: torch.Tensor, first: int, count: int) -> torch.Tensor:
+    """Indices of clips first .. first + count - 1 of every category, category-major."""
+    return torch.cat(
+        [torch.nonzero(labels == k)[first : first + count, 0] for k in range(len(CATEGORY_NAMES))]
+    )
+
+
 def generate_from_audio(model: AudioLDM, clips: np.ndarray, steps: int, guidance: float) -> np.ndarray:
     """(N, samples) real clips -> (N, samples) generations conditioned on each clip's CLAP audio embedding."""
     outputs = []
@@ -80,9 +87,7 @@ def generate_from_audio(model: AudioLDM, clips: np.ndarray, steps: int, guidance
 def ceilings(model: AudioLDM, real_mels: torch.Tensor, real_labels: torch.Tensor, per_category: int):
     """What the UNet cannot beat: real held-out clips (per_category of each) through the vocoder alone,
     and through VAE encode + decode + vocoder. Yields (name, log-mels to judge, labels)."""
-    chosen = torch.cat(
-        [torch.nonzero(real_labels == k)[:per_category, 0] for k in range(len(CATEGORY_NAMES))]
-    )
+    chosen = clips_per_category(real_labels, 0, per_category)
     mels, labels = real_mels[chosen], real_labels[chosen]
     vocoded = torch.cat([model.vocoder(mels[i : i + 16].to(model.dtype)) for i in range(0, len(mels), 16)])
     yield "real mel -> vocoder", mel_of(vocoded.float()), labels
@@ -149,14 +154,11 @@ def main() -> None:
         judged(name, mel_of(clips), labels, seconds)
     model.unet = trained_unet
     # Real clips the ceilings did not use: the next per_category of each category.
-    sources = torch.cat(
-        [
-            torch.nonzero(real_labels == k)[args.per_category : 2 * args.per_category, 0]
-            for k in range(len(CATEGORY_NAMES))
-        ]
+    sources = clips_per_category(real_labels, args.per_category, args.per_category)
+    real_clips = np.stack(
+        [load_clip(args.heldout / real_entries[i]["file"], 16000)[: FRAMES * 160] for i in sources]
     )
-    real_clips = np.stack([load_clip(args.heldout / real_entries[i]["file"], 16000) for i in sources])
-    varied = generate_from_audio(model, real_clips[:, : FRAMES * 160], args.steps, args.guidance)
+    varied = generate_from_audio(model, real_clips, args.steps, args.guidance)
     judged("trained UNet, audio-conditioned", mel_of(varied), real_labels[sources])
 
     print(
