@@ -77,6 +77,18 @@ def add_train_parser(commands) -> None:
         action="store_true",
         help="with --init: train only the text projection, keeping the audio space (and UNets on it)",
     )
+    clap.add_argument(
+        "--reset-text",
+        action="store_true",
+        help="with --init: start the text projection afresh instead of from the init pair's",
+    )
+    clap.add_argument(
+        "--text-noise",
+        type=float,
+        default=0.0,
+        help="Gaussian noise on the pooled sentence embedding, relative to its norm, so unseen wording "
+        "lands near similar seen wording (default model: 1.0)",
+    )
 
     ldm = stages.add_parser("ldm", help="the UNet on VAE latents, conditioned on CLAP audio embeddings")
     _data(ldm, AUDIO_FOLDER)
@@ -95,13 +107,14 @@ def add_train_parser(commands) -> None:
     finetune.add_argument("--segment", type=float, default=5.12)
     finetune.add_argument("--cfg-dropout", type=float, default=0.1)
     finetune.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
-    for stage in (ldm, finetune):
+    for stage in (vocoder, ldm, finetune):
         stage.add_argument(
             "--lr-schedule",
             choices=["constant", "cosine"],
             default="constant",
             help="cosine: after warmup, decay the rate to 0 at --steps",
         )
+    for stage in (ldm, finetune):
         stage.add_argument(
             "--min-snr-gamma",
             type=float,
@@ -146,6 +159,7 @@ def _stage_runner(args: argparse.Namespace):
             learning_rate=args.lr,
             segment_frames=args.segment_frames,
             adversarial_start=args.adversarial_start,
+            lr_schedule=args.lr_schedule,
             sample_every=args.sample_every,
             init=args.init,
             model=replace(defaults.model, upsample_initial_channel=args.width),
@@ -164,6 +178,8 @@ def _stage_runner(args: argparse.Namespace):
             alignment=args.alignment,
             init=args.init,
             freeze_audio=args.freeze_audio,
+            reset_text=args.reset_text,
+            text_noise=args.text_noise,
             **common,
         )
         return lambda progress, cancel: train_clap(args.data, args.out, settings, progress, cancel)

@@ -51,6 +51,12 @@ class ClapTraining:
     # projection learns, so a UNet trained on that audio space stays valid.
     init: Path | None = None
     freeze_audio: bool = False
+    reset_text: bool = False  # with init: a fresh text projection instead of the init pair's
+    # Standard deviation of Gaussian noise added to the pooled sentence embedding, relative to its norm
+    # (so 1.0 is a noise vector about as long as the embedding). The projection learns from a few hundred
+    # template captions; noise makes it map a neighbourhood of each, so wording it never saw (but the
+    # frozen sentence encoder places nearby) lands on the same audio. See input_noise.
+    text_noise: float = 0.0
     text_tower: str = "pretrained"  # or "scratch": a small BERT on MiniLM's vocabulary, trained here
     scratch_layers: int = 2
     scratch_width: int = 128
@@ -90,6 +96,13 @@ def alignment_loss(audio: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
     the generation condition is.
     """
     return (audio - text).pow(2).sum(dim=1).mean()
+
+
+def input_noise(pooled: torch.Tensor, relative_std: float) -> torch.Tensor:
+    """(B, H) pooled sentence embeddings plus isotropic Gaussian noise whose expected norm is
+    relative_std x each embedding's norm."""
+    per_dim = relative_std * pooled.norm(dim=1, keepdim=True) / math.sqrt(pooled.shape[1])
+    return pooled + per_dim * torch.randn_like(pooled)
 
 
 class MelBank:
@@ -182,6 +195,12 @@ def train_clap(
         raise EngineError(f"text tower must be one of {TEXT_TOWERS}, got {settings.text_tower!r}")
     if settings.batch_size < 2:
         raise EngineError("contrastive training needs a batch size of 2 or more")
+    if settings.text_noise < 0 or settings.alignment < 0:
+        raise EngineError(
+            f"text noise and alignment must be 0 or more (got {settings.text_noise}, {settings.alignment})"
+        )
+    if settings.reset_text and settings.init is None:
+        raise EngineError("resetting the text projection needs a pair to start from (init)")
     from transformers import AutoTokenizer
 
     data = CaptionedClips(data_dir)
@@ -210,6 +229,8 @@ def train_clap(
             raise EngineError("starting from an existing pair works with the pretrained text tower only")
         audio_encoder, projection, text_config = load_pair(settings.init)
         audio_config = audio_encoder.config
+        if settings.reset_text:
+            projection = TextProjection(text_config)
     audio_encoder.to(device).requires_grad_(not settings.freeze_audio)
     projection.to(device).requires_grad_(True)
     scale = LogitScale().to(device)
@@ -251,7 +272,10 @@ def train_clap(
             audio = frozen_audio[indices]
         else:
             audio = F.normalize(audio_encoder(bank.windows(indices, frames, rng).to(device)), dim=-1)
-        text = F.normalize(projection(text_pooled(indices)), dim=-1)
+        pooled = text_pooled(indices)  # (B, base_dim)
+        if settings.text_noise:
+            pooled = input_noise(pooled, settings.text_noise)
+        text = F.normalize(projection(pooled), dim=-1)
         loss = contrastive_loss(audio, text, caption_ids[indices].to(device), scale())
         if settings.alignment:
             loss = loss + settings.alignment * alignment_loss(audio, text)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import shutil
 import threading
 from collections.abc import Callable
@@ -37,7 +36,7 @@ from ..requests import GenerationRequest
 from ..schedule import ScheduleConfig, alphas_cumprod
 from ..text import SentenceTextEncoder, load_text_encoder
 from .data import ClipFolder
-from .run import TrainingRun, export_component
+from .run import TrainingRun, check_schedule, export_component, learning_rate
 
 AUDIOLDM_SCHEDULE = {
     "_class_name": "DDIMScheduler",
@@ -163,15 +162,6 @@ def assemble_model_folder(model_dir: Path, parts: LDMParts) -> None:
     (staging / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
     shutil.rmtree(model_dir, ignore_errors=True)
     staging.rename(model_dir)
-
-
-def learning_rate(settings: LDMTraining, step: int) -> float:
-    """The rate for 0-based `step`: linear warmup, then constant or a cosine decay to 0 at `steps`."""
-    warmup = max(settings.warmup_steps, 1)
-    if step < warmup or settings.lr_schedule == "constant":
-        return settings.learning_rate * min(1.0, (step + 1) / warmup)
-    progress = min(1.0, (step - warmup) / max(settings.steps - warmup, 1))
-    return settings.learning_rate * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def snr_weights(alpha_bar: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -360,11 +350,9 @@ def train_ldm(
     """Train (or resume) the UNet in `run_dir`; returns the complete checkpoint `run_dir / "model"`."""
     if settings.batch_size < 1 or not 0 <= settings.cfg_dropout < 1:
         raise EngineError("batch size must be 1 or more and cfg dropout in [0, 1)")
-    if settings.lr_schedule not in ("constant", "cosine") or settings.min_snr_gamma < 0:
-        raise EngineError(
-            f"lr schedule must be constant or cosine (got {settings.lr_schedule!r}) and "
-            f"min-SNR gamma 0 (off) or more (got {settings.min_snr_gamma:g})"
-        )
+    check_schedule(settings.lr_schedule)
+    if settings.min_snr_gamma < 0:
+        raise EngineError(f"min-SNR gamma must be 0 (off) or more (got {settings.min_snr_gamma:g})")
     data = ClipFolder(data_dir)
     model_dir = run_dir / "model"
     assemble_model_folder(model_dir, parts)

@@ -9,11 +9,12 @@ RUN/<component>/    config.json + safetensors in the published layout the engine
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -22,6 +23,30 @@ from safetensors.torch import save_file
 from ..errors import EngineError, GenerationCancelled
 
 STATE_FILE = "state.pt"
+LR_SCHEDULES = ("constant", "cosine")
+
+
+class Scheduled(Protocol):
+    """A stage's settings that carry a learning-rate schedule."""
+
+    steps: int
+    learning_rate: float
+    warmup_steps: int
+    lr_schedule: str  # "constant", or "cosine": after warmup, decay to 0 at `steps`
+
+
+def learning_rate(settings: Scheduled, step: int) -> float:
+    """The rate for 0-based `step`: linear warmup, then constant or a cosine decay to 0 at `steps`."""
+    warmup = max(settings.warmup_steps, 1)
+    if step < warmup or settings.lr_schedule == "constant":
+        return settings.learning_rate * min(1.0, (step + 1) / warmup)
+    progress = min(1.0, (step - warmup) / max(settings.steps - warmup, 1))
+    return settings.learning_rate * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def check_schedule(schedule: str) -> None:
+    if schedule not in LR_SCHEDULES:
+        raise EngineError(f"lr schedule must be constant or cosine (got {schedule!r})")
 
 
 def _replace_atomically(path: Path, write) -> None:

@@ -28,7 +28,7 @@ from .discriminators import (
     feature_matching_loss,
     generator_adversarial_loss,
 )
-from .run import TrainingRun, export_component
+from .run import TrainingRun, check_schedule, export_component, learning_rate
 
 MEL_WEIGHT, FEATURE_WEIGHT = 45.0, 2.0
 
@@ -40,6 +40,8 @@ class VocoderTraining:
     learning_rate: float = 2e-4
     segment_frames: int = 32  # mel frames per example (x hop samples of audio)
     adversarial_start: int = 0
+    warmup_steps: int = 0
+    lr_schedule: str = "constant"  # or "cosine": decay both optimisers' rate to 0 at `steps`
     discriminator_width: int = 8
     checkpoint_every: int = 500
     sample_every: int = 2000
@@ -78,6 +80,7 @@ def train_vocoder(
     """Train (or resume) in `run_dir`; returns the exported `run_dir / "vocoder"` folder."""
     if settings.batch_size < 1 or settings.segment_frames < 8:
         raise EngineError("batch size must be 1 or more and segment frames 8 or more")
+    check_schedule(settings.lr_schedule)
     data = ClipFolder(data_dir)
     device = torch.device(settings.device)
     torch.manual_seed(settings.seed)
@@ -104,6 +107,9 @@ def train_vocoder(
     last_batch: list[torch.Tensor] = []
 
     def train_step(rng: np.random.Generator) -> float:
+        for optimizer in (g_optimizer, d_optimizer):
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(settings, run.step)
         # One frame of margin: the centred STFT of `samples` samples has segment_frames + 1 frames.
         target = normalize_waveform(data.batch(settings.batch_size, samples, rng)).to(device)  # (B, samples)
         mel = waveform_to_mel(target, mel_config)[:, : settings.segment_frames]  # (B, frames, mel_bins)

@@ -5,6 +5,7 @@ checkpoint the engine loads, and keep AudioLDM's recipe (audio embedding in trai
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +20,13 @@ from soundloom.engine.models.clap_audio import AudioEncoderConfig
 from soundloom.engine.models.vae import VAEConfig
 from soundloom.engine.models.vocoder import HifiGan, VocoderConfig
 from soundloom.engine.pipeline import AudioLDM
-from soundloom.engine.training.clap import ClapTraining, alignment_loss, load_pair, train_clap
+from soundloom.engine.training.clap import (
+    ClapTraining,
+    alignment_loss,
+    input_noise,
+    load_pair,
+    train_clap,
+)
 from soundloom.engine.training.corpus import CATEGORY_NAMES, make_item
 from soundloom.engine.training.data import ClipFolder
 from soundloom.engine.training.ldm import (
@@ -28,10 +35,10 @@ from soundloom.engine.training.ldm import (
     LDMTraining,
     finetune_parts,
     ldm_parts,
-    learning_rate,
     snr_weights,
     train_ldm,
 )
+from soundloom.engine.training.run import learning_rate
 from soundloom.engine.training.vae import VAETraining, train_vae
 from soundloom.engine.training.vocoder import VocoderTraining, train_vocoder
 
@@ -223,6 +230,44 @@ def test_clap_realigns_its_text_branch_to_a_frozen_audio_branch(corpus: Path, tm
     assert paired_distance(tmp_path / "aligned", corpus) < 0.7 * before
 
 
+def test_text_noise_is_sized_relative_to_each_embedding() -> None:
+    torch.manual_seed(0)
+    pooled = torch.randn(64, 384) * torch.linspace(0.1, 10.0, 64)[:, None]  # norms spanning 100x
+    noise = input_noise(pooled, 0.5) - pooled
+    ratio = noise.norm(dim=1) / pooled.norm(dim=1)
+    assert ratio.min() > 0.4 and ratio.max() < 0.6  # 384 dimensions: the norm concentrates near 0.5
+    assert torch.equal(input_noise(pooled, 0.0), pooled)
+
+
+def test_clap_reset_text_trains_a_fresh_projection_with_noise(corpus: Path, tmp_path: Path) -> None:
+    """--init RUN --freeze-audio --reset-text --text-noise S: a new projection learns against the kept audio
+    space from noisy sentence embeddings; the init pair's projection is not its starting point."""
+    train_clap(corpus, tmp_path / "base", clap_settings(20, alignment=1.0))
+    _, base_text, _ = load_pair(tmp_path / "base")
+
+    def largest_change(run: Path) -> float:
+        _, text, _ = load_pair(run)
+        return max(
+            float((value - text.state_dict()[key]).abs().max())
+            for key, value in base_text.state_dict().items()
+        )
+
+    # One step at a negligible rate shows where each run started.
+    start = replace(clap_settings(1, init=tmp_path / "base", freeze_audio=True), learning_rate=1e-9)
+    train_clap(corpus, tmp_path / "kept", start)
+    train_clap(corpus, tmp_path / "fresh", replace(start, reset_text=True))
+    assert largest_change(tmp_path / "kept") < 1e-6 and largest_change(tmp_path / "fresh") > 1e-2
+    losses = []
+    noisy = replace(start, steps=40, learning_rate=3e-3, reset_text=True, alignment=1.0, text_noise=1.0)
+    train_clap(corpus, tmp_path / "noisy", noisy, lambda s, t, loss: losses.append(loss))
+    assert mean_drop(losses, 8) < 0.9
+    assert paired_distance(tmp_path / "noisy", corpus) < 0.8 * paired_distance(tmp_path / "fresh", corpus)
+    with pytest.raises(EngineError, match=r"text noise and alignment must be 0 or more \(got -1.0, 1.0\)"):
+        train_clap(corpus, tmp_path / "bad", replace(noisy, text_noise=-1.0))
+    with pytest.raises(EngineError, match="resetting the text projection needs a pair"):
+        train_clap(corpus, tmp_path / "bad", clap_settings(2, reset_text=True))
+
+
 def test_clap_init_refuses_what_it_cannot_start_from(corpus: Path, tmp_path: Path) -> None:
     with pytest.raises(EngineError, match="needs a pair to start from"):
         train_clap(corpus, tmp_path / "a", clap_settings(2, freeze_audio=True))
@@ -296,6 +341,22 @@ def test_cosine_schedule_warms_up_then_decays_to_zero() -> None:
     assert learning_rate(settings, 600) == pytest.approx(2e-4)  # halfway through the decay
     assert 0 < learning_rate(settings, 1099) < 1e-8  # the last step, just above 0
     assert learning_rate(replace(settings, lr_schedule="constant"), 1099) == 4e-4
+
+
+def test_vocoder_rate_follows_its_cosine_schedule(corpus: Path, tmp_path: Path) -> None:
+    """Both optimisers follow the cosine decay to about 0 at the last step; constant keeps the peak."""
+    rates = {}
+    for schedule in ("cosine", "constant"):
+        settings = replace(vocoder_settings(12, lr_schedule=schedule), adversarial_start=6)
+        train_vocoder(corpus / "clips", tmp_path / schedule, settings)
+        optimizers = torch.load(tmp_path / schedule / "state.pt", weights_only=True)["optimizers"]
+        rates[schedule] = {name: state["param_groups"][0]["lr"] for name, state in optimizers.items()}
+    # The last step (11 of 0..11) is 10/11 of the way through the decay (step 0 is a 1-step warmup).
+    last = 2e-3 * (1 + math.cos(math.pi * 10 / 11)) / 2
+    assert rates["cosine"] == pytest.approx({"generator": last, "discriminators": last})
+    assert rates["constant"] == {"generator": 2e-3, "discriminators": 2e-3}
+    with pytest.raises(EngineError, match="lr schedule must be constant or cosine"):
+        train_vocoder(corpus / "clips", tmp_path / "bad", vocoder_settings(2, lr_schedule="step"))
 
 
 def test_min_snr_weights_only_the_nearly_clean_timesteps_down() -> None:
