@@ -20,14 +20,19 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from soundloom.engine.audio import MelConfig
 from soundloom.engine.text import SentenceTextEncoder
 from soundloom.engine.training.captioned import MANIFEST, CaptionedClips
 from soundloom.engine.training.captions import CATEGORIES
-from soundloom.engine.training.clap import ClapTraining, MelBank, load_pair, train_clap
+from soundloom.engine.training.clap import (
+    ClapTraining,
+    MelBank,
+    first_window_embeddings,
+    load_pair,
+    train_clap,
+)
 from soundloom.engine.training.corpus import CATEGORY_NAMES
 
 WINDOW_FRAMES = 512  # 5.12 s: the window the frozen audio branch embeds in --freeze-audio training
@@ -61,14 +66,8 @@ def audio_centroids(init: Path, corpus: Path) -> torch.Tensor:
     """(categories, D) unit mean CLAP audio embedding of each category's training clips."""
     audio_encoder, _, _ = load_pair(init)
     data = CaptionedClips(corpus)
-    bank = MelBank(data.clips, MelConfig())
-    audio = torch.cat(
-        [
-            F.normalize(
-                audio_encoder(bank.windows(np.arange(i, min(i + 64, len(data))), WINDOW_FRAMES, None)), dim=-1
-            )
-            for i in range(0, len(data), 64)
-        ]
+    audio = first_window_embeddings(
+        audio_encoder, MelBank(data.clips, MelConfig()), WINDOW_FRAMES, torch.device("cpu")
     )
     labels = torch.tensor([CATEGORY_NAMES.index(category) for category in data.categories])
     return F.normalize(torch.stack([audio[labels == k].mean(0) for k in range(len(CATEGORY_NAMES))]), dim=-1)
@@ -103,7 +102,7 @@ def main() -> None:
     heldout = sorted(
         {
             (e["caption"], e["category"])
-            for e in map(json.loads, (args.heldout / "captions-heldout.jsonl").open())
+            for e in map(json.loads, (args.heldout / "captions-heldout.jsonl").read_text().splitlines())
         }
     )
     centroids = audio_centroids(args.init, args.corpus)

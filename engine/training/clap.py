@@ -127,6 +127,18 @@ class MelBank:
         return out
 
 
+@torch.no_grad()
+def first_window_embeddings(
+    audio_encoder: AudioEncoder, bank: MelBank, frames: int, device: torch.device, batch: int = 64
+) -> torch.Tensor:
+    """(clips, D) unit CLAP audio embedding of every clip's first `frames` frames."""
+    embeddings = []
+    for start in range(0, len(bank.features), batch):
+        indices = np.arange(start, min(start + batch, len(bank.features)))
+        embeddings.append(F.normalize(audio_encoder(bank.windows(indices, frames, None).to(device)), dim=-1))
+    return torch.cat(embeddings)
+
+
 class ScratchTextTower(nn.Module):
     """A small BERT on MiniLM's WordPiece vocabulary, randomly initialised, trained with the projection."""
 
@@ -236,18 +248,7 @@ def train_clap(
     scale = LogitScale().to(device)
     modules: dict[str, nn.Module] = {"audio_encoder": audio_encoder, "projection": projection, "scale": scale}
     if settings.freeze_audio:
-        with torch.no_grad():  # (clips, D): one embedding per clip, its first segment
-            frozen_audio = torch.cat(
-                [
-                    F.normalize(
-                        audio_encoder(
-                            bank.windows(np.arange(i, min(i + 64, len(data))), frames, None).to(device)
-                        ),
-                        dim=-1,
-                    )
-                    for i in range(0, len(data), 64)
-                ]
-            )
+        frozen_audio = first_window_embeddings(audio_encoder, bank, frames, device)  # (clips, D)
     if pretrained:
         pooled_by_caption = pooled_pretrained(caption_names).to(device)  # (captions, 384)
     else:  # the scratch tower reads MiniLM's WordPiece vocabulary, nothing else of it
