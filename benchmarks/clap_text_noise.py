@@ -35,7 +35,8 @@ from soundloom.engine.training.clap import (
 )
 from soundloom.engine.training.corpus import CATEGORY_NAMES
 
-WINDOW_FRAMES = 512  # 5.12 s: the window the frozen audio branch embeds in --freeze-audio training
+# The window the frozen audio branch embeds in --freeze-audio training (the default segment, 5.12 s).
+WINDOW_FRAMES = round(ClapTraining.segment_s * MelConfig().sample_rate / MelConfig().hop_length)
 
 
 def uses_noun(caption: str, category: str, noun: str) -> bool:
