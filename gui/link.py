@@ -78,6 +78,10 @@ class BridgeLink(QObject):
     def cancel(self, request_id: str) -> bool:
         return self.service.bridge.queue.cancel(request_id)
 
+    def push_take(self, path: str, duration_s: float, sample_rate: int) -> None:
+        """Offer a take to the DAWs' "receive takes" actions (REAPER, Ardour) through the spool folder."""
+        self.service.take_outbox.push(path, duration_s, sample_rate)
+
     def use_model(self, model_id: str) -> None:
         self.service.runner.use_model(model_id)
 

@@ -739,15 +739,24 @@ class MainWindow(QMainWindow):
         run_in_background(lambda: load_take_audio(other.path), loaded, self.show_message)
 
     def send_to_daw(self) -> None:
+        """Offer the take to the DAW: REAPER's and Ardour's "Receive takes" actions place it at the edit
+        cursor; an OSC listener on the port set in Settings gets `/soundloom/take`. Live cannot receive
+        one (AbletonOSC has no audio-clip creation), so the message says to drag it."""
         take = self.current_take()
-        port = self.daw_port.value()
-        if take is None or not port:
-            self.show_message("Send to DAW: select a take and set the DAW's port in Settings")
+        if take is None:
+            self.show_message("Send to DAW: select a take first")
             return
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            packet = encode(PREFIX + "take", [take.path, float(take.duration_s), int(take.sample_rate)])
-            sock.sendto(packet, ("127.0.0.1", port))
-        self.show_message(f"sent {take.name} to the DAW on port {port}")
+        self.link.push_take(take.path, float(take.duration_s), int(take.sample_rate))
+        port = self.daw_port.value()
+        if port:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                packet = encode(PREFIX + "take", [take.path, float(take.duration_s), int(take.sample_rate)])
+                sock.sendto(packet, ("127.0.0.1", port))
+        also = f" and to OSC port {port}" if port else ""
+        self.show_message(
+            f"sent {take.name} to REAPER's and Ardour's \"Receive takes\" actions{also}; "
+            "in Live, drag it from the takes list or the output folder (Live cannot receive takes)"
+        )
 
     def reveal_take(self) -> None:
         take = self.current_take()

@@ -106,8 +106,8 @@ class Bridge:
         elif kind == "tempo":
             tempo = self.runner.tempo.current
             if "bpm" in command.options:
-                tempo = self.runner.tempo.set(command.options["bpm"], command.options.get("beats_per_bar"))
-            reply.send(PREFIX + "tempo", [tempo.bpm, tempo.beats_per_bar, tempo.source])
+                tempo = self.runner.tempo.update(command.options)
+            reply.send(PREFIX + "tempo", [tempo.bpm, tempo.beats_per_bar, tempo.source, tempo.beat_unit])
         elif kind == "presets":
             library = self.runner.library
             for preset_kind, entries in (("effect", library.effects), ("prompt", library.prompts)):

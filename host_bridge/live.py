@@ -1,12 +1,16 @@
 """Ableton Live through AbletonOSC: read the song tempo and the selected clip, and turn them into a job.
 
 AbletonOSC (github.com/ideoforms/AbletonOSC, a MIDI Remote Script) listens on UDP 11000 and answers every
-getter on the same address at the asker's host, port 11001. A getter that fails inside Live (an empty
-slot, a return track) answers nothing, so every question here has a timeout and a message that says what
-was asked. Clip times come from the Live Object Model: `loop_start`/`loop_end` are the loop brace (the
-start and end markers when looping is off), in seconds for an unwarped audio clip and in beats for a
-warped one. Beats map to the file's seconds only through warp markers, which AbletonOSC does not expose,
-so a warped clip is refused with what to do instead.
+getter on the same address at the asker's host, always at port 11001 (`OSC_RESPONSE_PORT` in its
+`abletonosc/constants.py`; the asker's own port is ignored). A getter that fails inside Live (an empty
+slot, a return or master track selected) raises in its handler; current AbletonOSC logs that at ERROR
+level and its log handler forwards the text as `/live/error "Error handling OSC message: ..."` to the
+same reply address (`manager.py`, `LiveOSCErrorLogHandler`), so it is reported at once with Live's own
+words. Older AbletonOSC versions answer nothing, so every question also has a timeout and a message that
+says what was asked. Clip times come from the Live Object Model: `loop_start`/`loop_end` are the loop
+brace (the start and end markers when looping is off), in seconds for an unwarped audio clip and in beats
+for a warped one. Beats map to the file's seconds only through warp markers, which AbletonOSC does not
+expose, so a warped clip is refused with what to do instead.
 """
 
 from __future__ import annotations
@@ -24,7 +28,12 @@ from .osc_transport import PacketError, decode, encode
 from .tempo import Tempo
 
 LIVE_PORT = 11000
-LIVE_REPLY_PORT = 11001
+LIVE_REPLY_PORT = 11001  # fixed in AbletonOSC: it always answers here
+LIVE_ERROR = "/live/error"
+
+
+class LiveRefused(EngineError):
+    """Live raised an error answering a question (AbletonOSC's `/live/error`)."""
 
 
 @dataclass(frozen=True)
@@ -53,8 +62,9 @@ class AbletonOSC:
         except OSError as error:
             self.sock.close()
             raise EngineError(
-                f"cannot listen for Live's answers on UDP {reply_port} ({error.strerror or error}); "
-                "another AbletonOSC client holds it: close it or give --live-reply-port"
+                f"cannot listen for Live's answers on UDP {reply_port} ({error.strerror or error}): another "
+                "program holds it, most likely another AbletonOSC client. AbletonOSC answers only on "
+                f"{LIVE_REPLY_PORT}, so close that program and ask again"
             ) from None
 
     def close(self) -> None:
@@ -83,6 +93,9 @@ class AbletonOSC:
             except PacketError:
                 continue
             for reply_address, values in messages:
+                if reply_address == LIVE_ERROR:
+                    text = " ".join(str(value) for value in values) or "(no text)"
+                    raise LiveRefused(f"Live refused {address}: {text}")
                 if reply_address != address:
                     continue  # a listener's update, or a late answer to an earlier question
                 echoed = len(ids) if values[: len(ids)] == list(ids) and len(values) > len(ids) else 0
@@ -101,14 +114,19 @@ class AbletonOSC:
 
 
 def read_tempo(live: AbletonOSC) -> Tempo:
+    """Live's song tempo (quarter notes a minute, as the Live Object Model counts it) and signature."""
     bpm = float(live.value("/live/song/get/tempo"))
     beats_per_bar = int(live.value("/live/song/get/signature_numerator"))
-    return Tempo(bpm, beats_per_bar, "live")
+    beat_unit = int(live.value("/live/song/get/signature_denominator"))
+    return Tempo(bpm, beats_per_bar, "live", beat_unit)
 
 
 def read_selected_clip(live: AbletonOSC) -> LiveClip:
     """The clip in the selected Session slot, checked to be an unwarped audio clip with a readable file."""
-    selected = live.ask("/live/view/get/selected_clip")
+    try:
+        selected = live.ask("/live/view/get/selected_clip")
+    except LiveRefused as refused:  # a return or the master track is selected: it has no clip slots
+        raise LiveRefused(f"{refused}. Select a clip slot on an audio track in Session view") from None
     if len(selected) < 2:
         raise EngineError("Live answered /live/view/get/selected_clip without a track and scene")
     track, scene = int(selected[0]), int(selected[1])

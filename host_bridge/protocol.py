@@ -10,7 +10,7 @@ client author reads; this module is what enforces it.
     /soundloom/cancel   request_id:s
     /soundloom/status   [request_id:s]
     /soundloom/ping | /soundloom/presets [kind:s] | /soundloom/models
-    /soundloom/tempo    [bpm:f [beats_per_bar:i]]
+    /soundloom/tempo    [bpm:f [beats_per_bar:i [beat_unit:i]]]
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ NEEDS_INPUT = ("transfer", "inpaint", "extend", "vary")
 MAX_REQUEST_ID = 128
 MAX_TEXT = 1000  # prompts, paths and names; longer ones are refused, not truncated
 PRIORITIES = {"daw": 0, "normal": 1, "batch": 2}  # lower runs first; FIFO within a priority
+BEAT_UNITS = (1, 2, 4, 8, 16, 32)  # a time signature's denominator: whole to 32nd notes
 
 # Error codes a client can branch on; the message beside each is for people.
 BAD_MESSAGE = "bad_message"  # not OSC, or an address outside /soundloom/
@@ -67,6 +68,7 @@ OPTIONS: dict[str, Option] = {
     "beats": Option(float, 0, 256, "length in beats at the bridge's tempo (adds to bars)"),
     "bpm": Option(float, 20, 400, "the tempo for this request's bars/beats (else the bridge's)"),
     "beats_per_bar": Option(int, 1, 32, "with bpm: the time signature's numerator"),
+    "beat_unit": Option(int, 1, 32, "with bpm: the time signature's denominator (4 unless given)"),
     "seed": Option(int, 0, 2**63 - 1),
     "steps": Option(int, 1, 1000),
     "guidance": Option(float, 0, 100),
@@ -181,6 +183,8 @@ def _check_job_options(kind: str, options: dict[str, Any], request_id: str) -> N
         raise ProtocolError(BAD_ARGUMENTS, "inpaint needs start and end (seconds)", request_id)
     if kind == "extend" and "seconds" not in options:
         raise ProtocolError(BAD_ARGUMENTS, "extend needs seconds (how much to add)", request_id)
+    if options.get("beat_unit", 4) not in BEAT_UNITS:
+        raise ProtocolError(BAD_VALUE, _beat_unit_problem(options["beat_unit"]), request_id)
     if options.get("priority", "daw") not in PRIORITIES:
         raise ProtocolError(
             BAD_VALUE,
@@ -194,12 +198,17 @@ def _parse_tempo(args: list[Any]) -> Command:
         return Command("tempo")
     options = {}
     positional = list(itertools.takewhile(lambda value: not isinstance(value, str), args))  # before keys
-    for name, value, (low, high) in zip(
-        ("bpm", "beats_per_bar"), positional, ((20, 400), (1, 32)), strict=False
-    ):
-        kind = float if name == "bpm" else int
-        options[name] = _number(value, name, kind, low, high, "")
+    for name, value in zip(("bpm", "beats_per_bar", "beat_unit"), positional, strict=False):
+        option = OPTIONS[name]
+        options[name] = _number(value, name, option.kind, option.low, option.high, "")
+    if options.get("beat_unit", 4) not in BEAT_UNITS:
+        raise ProtocolError(BAD_VALUE, _beat_unit_problem(options["beat_unit"]))
     return Command("tempo", options=options | _options(args[len(options) :], "tempo", "", ("reply_port",)))
+
+
+def _beat_unit_problem(beat_unit: int) -> str:
+    units = ", ".join(map(str, BEAT_UNITS))
+    return f"beat_unit is a time signature's denominator ({units}), got {beat_unit}"
 
 
 def _request_id(args: list[Any], kind: str) -> str:

@@ -26,7 +26,7 @@ from .deliver import Delivery, deliver
 from .jobs import Job, ResultFile
 from .paths import FileRoots
 from .protocol import BAD_PATH, BAD_VALUE, Command, ProtocolError
-from .tempo import Tempo, TempoState
+from .tempo import TempoState, tempo_from
 
 NAME_PATTERNS = {
     "generate": "{prompt}_{seed}_{variation}",
@@ -96,7 +96,7 @@ class EngineRunner:
         if "bars" in options or "beats" in options:
             tempo = self.tempo.current
             if "bpm" in options:  # the request's own tempo (a DAW sends its project's)
-                tempo = Tempo(options["bpm"], options.get("beats_per_bar", tempo.beats_per_bar), "request")
+                tempo = tempo_from(options, tempo, "request")
             duration_s = length_s = tempo.seconds(options.get("bars", 0.0), options.get("beats", 0.0))
         generation = GenerationRequest(
             prompt=command.prompt,

@@ -86,7 +86,11 @@ def add_serve_parsers(commands: argparse._SubParsersAction, add_engine_options) 
     live.add_argument("--live-host", default="127.0.0.1", help="where Live runs (default 127.0.0.1)")
     live.add_argument("--live-port", type=int, default=LIVE_PORT, help=f"AbletonOSC's port ({LIVE_PORT})")
     live.add_argument(
-        "--live-reply-port", type=int, default=LIVE_REPLY_PORT, help=f"its answers' port ({LIVE_REPLY_PORT})"
+        "--live-reply-port",
+        type=int,
+        default=LIVE_REPLY_PORT,
+        help=f"where to listen for Live's answers. AbletonOSC always answers on {LIVE_REPLY_PORT}; "
+        "another port only works with an AbletonOSC changed to answer there (a test double does)",
     )
     live.add_argument("--live-timeout", type=float, default=2.0, help="seconds to wait for each answer")
     _add_client_options(live)
@@ -208,7 +212,7 @@ def run_send(args: argparse.Namespace) -> int:
             values[0] = os.path.abspath(values[0])
         message_args = [request_id, *values, *_pairs(_job_options(args))]
     elif kind == "tempo":
-        message_args = [float(values[0]), *map(int, values[1:2])] if values else []
+        message_args = [float(values[0]), *map(int, values[1:3])] if values else []
     else:
         message_args = values
     return _send(args, kind, message_args, request_id)
@@ -224,12 +228,13 @@ def run_live(args: argparse.Namespace) -> int:
     with AbletonOSC(args.live_host, args.live_port, args.live_reply_port, args.live_timeout) as live:
         tempo = read_tempo(live)
         clip = read_selected_clip(live) if kind not in ("generate", "tempo") else None
-    sys.stderr.write(f"Live: {tempo.bpm:g} BPM, {tempo.beats_per_bar} beats a bar\n")
+    sys.stderr.write(f"Live: {tempo.bpm:g} BPM, {tempo.signature()}\n")
     if kind == "tempo":
-        return _send(args, kind, [tempo.bpm, tempo.beats_per_bar], "")
+        return _send(args, kind, [tempo.bpm, tempo.beats_per_bar, tempo.beat_unit], "")
     request_id = args.id or f"live-{uuid.uuid4().hex[:12]}"
     if kind == "generate":
-        options = {"bpm": tempo.bpm, "beats_per_bar": tempo.beats_per_bar} | options
+        signature = {"beats_per_bar": tempo.beats_per_bar, "beat_unit": tempo.beat_unit}
+        options = {"bpm": tempo.bpm, **signature} | options
         return _send(args, kind, [request_id, prompt, *_pairs(options)], request_id)
     if kind == "extend" and ("bars" in options or "beats" in options):  # "one more bar", at Live's tempo
         options["seconds"] = tempo.seconds(options.pop("bars", 0.0), options.pop("beats", 0.0))

@@ -19,6 +19,7 @@ from .osc_transport import TcpServer, UdpServer
 from .paths import FileRoots
 from .runner import EngineRunner
 from .spool import SpoolWatcher
+from .take_outbox import TakeOutbox
 from .tempo import Tempo, TempoState
 
 DEFAULT_PORT = 9000
@@ -84,9 +85,9 @@ class BridgeService:
             model_names=self.runner.model_names,
         )
         self.started = False
-        self.spool: SpoolWatcher | None = SpoolWatcher(
-            settings.spool or self.journal_path.parent / "spool", self.bridge.handle
-        )
+        self.spool_folder = settings.spool or self.journal_path.parent / "spool"
+        self.spool: SpoolWatcher | None = SpoolWatcher(self.spool_folder, self.bridge.handle)
+        self.take_outbox = TakeOutbox(self.spool_folder)  # the app's "Send to DAW", for REAPER and Ardour
 
     def start(self, listen: bool = True) -> list[JournalEntry]:
         """Bind the ports (unless not `listen`: for in-process callers only), recover the last run's

@@ -6,20 +6,41 @@ from __future__ import annotations
 import statistics
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 CLOCKS_PER_BEAT = 24  # MIDI clock: 24 pulses per quarter note
 
 
 @dataclass(frozen=True)
 class Tempo:
+    """A tempo in quarter notes a minute, as REAPER, Live and MIDI clock all count it, and a time
+    signature `beats_per_bar`/`beat_unit`: a bar of 6/8 is 6 eighths, three quarter notes."""
+
     bpm: float = 120.0
     beats_per_bar: int = 4
-    source: str = "default"  # default | osc | midi-clock
+    source: str = "default"  # default | osc | midi-clock | request | live
+    beat_unit: int = 4
+
+    @property
+    def quarter_notes_per_bar(self) -> float:
+        return self.beats_per_bar * 4 / self.beat_unit
 
     def seconds(self, bars: float = 0.0, beats: float = 0.0) -> float:
         """Length of `bars` bars plus `beats` beats (quarter notes) at this tempo."""
-        return (bars * self.beats_per_bar + beats) * 60.0 / self.bpm
+        return (bars * self.quarter_notes_per_bar + beats) * 60.0 / self.bpm
+
+    def signature(self) -> str:
+        return f"{self.beats_per_bar}/{self.beat_unit}"
+
+
+def tempo_from(options: Mapping[str, Any], current: Tempo, source: str) -> Tempo:
+    """The tempo that `bpm`, `beats_per_bar` and `beat_unit` options give; what they leave out is
+    `current`'s, except that a numerator without a denominator means x/4 (as before beat_unit existed)."""
+    beats_per_bar = options.get("beats_per_bar", current.beats_per_bar)
+    beat_unit = options.get("beat_unit", 4 if "beats_per_bar" in options else current.beat_unit)
+    return Tempo(options.get("bpm", current.bpm), beats_per_bar, source, beat_unit)
 
 
 def frames_at(seconds: float, sample_rate: int) -> int:
@@ -39,9 +60,10 @@ class TempoState:
         with self._lock:
             return self._tempo
 
-    def set(self, bpm: float, beats_per_bar: int | None = None, source: str = "osc") -> Tempo:
+    def update(self, options: Mapping[str, Any], source: str = "osc") -> Tempo:
+        """Set the tempo from `bpm`/`beats_per_bar`/`beat_unit` options (see `tempo_from`)."""
         with self._lock:
-            self._tempo = Tempo(bpm, beats_per_bar or self._tempo.beats_per_bar, source)
+            self._tempo = tempo_from(options, self._tempo, source)
             return self._tempo
 
     def clock_tick(self, now: float | None = None) -> Tempo | None:
@@ -62,4 +84,4 @@ class TempoState:
         if spacing <= 0:
             return None
         bpm = round(60.0 / (spacing * CLOCKS_PER_BEAT), 2)
-        return self.set(bpm, source="midi-clock") if 20 <= bpm <= 400 else None
+        return self.update({"bpm": bpm}, "midi-clock") if 20 <= bpm <= 400 else None

@@ -6,6 +6,7 @@ from liblo's oscsend, a client not written here.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -300,6 +301,10 @@ def test_send_to_daw_star_and_rename_deliver_without_overwriting(qtbot, app) -> 
     finally:
         dump.close()
     assert sent[1] == "sfi" and sent[2] == first.path and int(sent[4]) == RATE
+    outbox = app.service.take_outbox  # what REAPER's and Ardour's "Receive takes" actions read
+    pushed = json.loads((outbox.folder / f"{outbox.latest()}.json").read_text())
+    assert pushed == ["/soundloom/take", first.path, pytest.approx(first.duration_s), RATE]
+    assert "Live cannot receive takes" in messages(app)[0]
     window.star_take()
     assert first.starred and app.history.takes(first.request_id)[0].starred
     window.rename_take(Path(second.path).stem)  # taken by the other take: refused, nothing overwritten

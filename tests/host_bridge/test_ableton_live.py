@@ -5,6 +5,8 @@ What it sends is captured by liblo's oscdump; what comes back is read from the W
 
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,8 @@ import pytest
 import soundfile as sf
 from bridge_process import OscDump, free_port, start_bridge
 from fake_ableton import FakeClip, FakeLive
+from soundloom.engine.errors import EngineError
+from soundloom.host_bridge.live import AbletonOSC, read_selected_clip
 from test_cli import soundloom
 
 RATE = 16_000
@@ -55,10 +59,12 @@ def test_transfer_sends_the_clip_file_and_its_loop_brace(live, bridge) -> None:
     assert sent[1] == "sss" + "sf" * 3 and sent[2:5] == ["t1", clip.file_path, "metal gate"]
     options = dict(zip(sent[5::2], map(float, sent[6::2]), strict=True))
     assert options == {"strength": 0.4, "in_offset": 1.0, "in_length": 1.5}
+    assert not any(address == "/live/error" for address, _ in live.asked)
     asked = [address for address, _ in live.asked]
-    assert asked[:3] == [
+    assert asked[:4] == [
         "/live/song/get/tempo",
         "/live/song/get/signature_numerator",
+        "/live/song/get/signature_denominator",
         "/live/view/get/selected_clip",
     ]
     assert {"/live/clip/get/file_path", "/live/clip/get/warping", "/live/clip/get/loop_end"} <= set(asked)
@@ -84,7 +90,26 @@ def test_generate_bars_use_live_tempo_to_the_sample(live, bridge) -> None:
     assert run.returncode == 0, run.stderr
     # 2 bars of 3/4 at 150 BPM = 6 beats x 0.4 s = 2.4 s -> 115,200 frames at 48 kHz
     assert sf.info(run.stdout.strip()).frames == 115_200
-    assert "150 BPM, 3 beats a bar" in run.stderr
+    assert "150 BPM, 3/4" in run.stderr
+
+
+def test_bars_follow_the_time_signature_denominator(live, bridge) -> None:
+    live.signature_numerator, live.signature_denominator = 7, 8
+    dump = OscDump()
+    try:
+        run = live_command(live, dump.port, "generate", "kick", "--bars", "2", "--id", "g78")
+        sent = dump.wait_for("/soundloom/generate", "g78", timeout=5)
+    finally:
+        dump.close()
+    assert run.returncode == 3 and "150 BPM, 7/8" in run.stderr, run.stderr
+    options = dict(zip(sent[4::2], sent[5::2], strict=True))
+    assert (options["beats_per_bar"], options["beat_unit"]) == ("7", "8")
+    run = live_command(
+        live, bridge.port, "generate", "kick", "--bars", "2", "--rate", "48000", "--steps", "2", "--wait"
+    )
+    assert run.returncode == 0, run.stderr
+    # a bar of 7/8 is 3.5 quarter notes: 2 bars at 150 BPM = 7 x 0.4 s = 2.8 s -> 134,400 frames at 48 kHz
+    assert sf.info(run.stdout.strip()).frames == 134_400
 
 
 def test_inpaint_regenerates_the_brace_inside_the_whole_file(live, bridge) -> None:
@@ -109,7 +134,7 @@ def test_extend_by_bars_at_live_tempo(live, bridge) -> None:
 def test_tempo_sets_the_bridge_tempo_from_live(live, bridge) -> None:
     run = live_command(live, bridge.port, "tempo")
     assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ["150.0", "3", "osc"]
+    assert run.stdout.split() == ["150.0", "3", "osc", "4"]
 
 
 @pytest.mark.parametrize(
@@ -145,3 +170,29 @@ def test_no_live_listening_and_a_clip_outside_the_roots_say_so(live, bridge) -> 
     finally:
         Path(live.clips[(1, 2)].file_path).unlink()
     assert run.returncode == 1 and "bad_path" in run.stderr, run.stderr
+
+
+def test_an_error_inside_live_is_reported_at_once_in_lives_words(live, bridge) -> None:
+    live.selected_is_return_track = True  # AbletonOSC's view getter raises: a return track is not a track
+    with AbletonOSC("127.0.0.1", live.port, live.reply_port, timeout=10) as osc:
+        started = time.monotonic()
+        with pytest.raises(EngineError) as refused:
+            read_selected_clip(osc)
+        assert time.monotonic() - started < 1.0  # Live's /live/error, not the 10 s timeout
+    assert "Live refused /live/view/get/selected_clip: Error handling OSC message:" in str(refused.value)
+    run = live_command(live, bridge.port, "vary")
+    assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert "is not in list. Select a clip slot on an audio track" in run.stderr
+
+
+def test_an_older_abletonosc_that_stays_silent_still_times_out_with_advice(live, bridge) -> None:
+    live.selected_is_return_track, live.relays_errors = True, False
+    run = live_command(live, bridge.port, "vary", "--live-timeout", "0.5")
+    assert run.returncode == 2 and "Live did not answer /live/view/get/selected_clip" in run.stderr
+
+
+def test_the_reply_port_advice_names_abletonoscs_fixed_port(live, bridge) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind(("127.0.0.1", live.reply_port))
+        run = live_command(live, bridge.port, "tempo")
+    assert run.returncode == 2 and "AbletonOSC answers only on 11001" in run.stderr, run.stderr

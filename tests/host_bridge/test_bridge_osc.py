@@ -112,6 +112,8 @@ BAD_REQUESTS = [
     ("/soundloom/cancel", "s", ["never-sent"], "not_found"),
     ("/soundloom/status", "s", ["never-sent"], "not_found"),
     ("/soundloom/tempo", "f", [1000.0], "bad_value"),
+    ("/soundloom/tempo", "fii", [120.0, 6, 3], "bad_value"),
+    ("/soundloom/generate", "sssfsi", ["beat-unit", "rain", "bars", 1.0, "beat_unit", 6], "bad_value"),
     ("/soundloom/presets", "s", ["colours"], "bad_value"),
 ]
 
@@ -185,6 +187,24 @@ def test_bars_render_to_the_exact_sample_count_at_the_osc_tempo(bridge, dump) ->
     )  # fmt: skip
     path = Path(dump.wait_for("/soundloom/done", "bars-1")[3])
     assert sf.info(path).frames == round(3 * 60 / 90 * 44100)  # 88200: one 3/4 bar at 90 BPM
+    six_eight = OscDump()
+    try:
+        oscsend(bridge.port, "/soundloom/tempo", "fiisi", 90.0, 6, 8, "reply_port", six_eight.port)
+        assert six_eight.wait_for("/soundloom/tempo")[2:6] == ["90.000000", "6", "osc", "8"]
+    finally:
+        six_eight.close()
+    oscsend(
+        bridge.port, "/soundloom/generate", "sssfsisisi", "bars-68", "pulse",
+        "bars", 1.0, "steps", 1, "rate", 44100, "reply_port", dump.port,
+    )  # fmt: skip
+    path = Path(dump.wait_for("/soundloom/done", "bars-68")[3])
+    assert sf.info(path).frames == 88200  # a 6/8 bar is three quarter notes: as long as the 3/4 one
+    oscsend(
+        bridge.port, "/soundloom/generate", "sssfsisisfsisisi", "bars-78", "pulse", "bars", 1.0, "steps", 1,
+        "rate", 44100, "bpm", 90.0, "beats_per_bar", 7, "beat_unit", 8, "reply_port", dump.port,
+    )  # fmt: skip
+    path = Path(dump.wait_for("/soundloom/done", "bars-78")[3])
+    assert sf.info(path).frames == round(3.5 * 60 / 90 * 44100)  # the request's own 7/8
     oscsend(bridge.port, "/soundloom/tempo", "fisi", 120.0, 4, "reply_port", dump.port)
 
 

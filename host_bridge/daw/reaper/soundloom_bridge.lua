@@ -1,251 +1,131 @@
--- Soundloom for REAPER: the shared part of the five actions (see README.md beside this file).
+-- Soundloom for REAPER: the shared part of the actions (see README.md beside this file).
 --
--- Stock REAPER Lua has no sockets, so requests travel through the bridge's spool folder: the action
--- writes requests/ID.json (a JSON array, the same message an OSC client would send) and polls
--- replies/ID.json from a reaper.defer loop, which keeps REAPER's UI responsive while the bridge works.
--- Results come back as file paths and are placed on the timeline, aligned to the project's samples.
+-- Stock REAPER Lua has no sockets, so requests travel through the bridge's spool folder
+-- (../lua/soundloom_spool.lua): the action writes the request and polls for its replies from a
+-- reaper.defer loop, which keeps REAPER's UI responsive while the bridge works. Results come back as file
+-- paths and are placed on the timeline, aligned to the samples of the rate REAPER runs at.
+--
+-- What each REAPER call does is as REAPER's ReaScript documentation (reascripthelp.html) states it;
+-- the comments quote the parts this file depends on.
+
+local here = debug.getinfo(1, "S").source:match("^@?(.*[/\\])") or ""
+local spool = dofile(here .. "../lua/soundloom_spool.lua")
 
 local M = {}
 
 M.OPERATIONS = { generate = true, transfer = true, inpaint = true, vary = true, extend = true }
-M.POLL_INTERVAL_S = 0.2
-M.TIMEOUT_S = 1800
-M.RENDER_ITEMS_TO_NEW_TAKE = 41999 -- "Item: Render items to new take" (applies take FX and playrate)
-
----------------------------------------------------------------------------------------------------
--- JSON (only what the spool needs: arrays, strings, numbers, booleans, null)
-
-local function encode_string(text)
-  local escaped = text:gsub('[%c"\\]', function(c)
-    local named = { ['"'] = '\\"', ['\\'] = '\\\\', ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
-    return named[c] or string.format("\\u%04x", c:byte())
-  end)
-  return '"' .. escaped .. '"'
-end
-
-function M.encode(value)
-  local kind = type(value)
-  if kind == "string" then
-    return encode_string(value)
-  elseif kind == "number" then
-    if math.type(value) == "integer" then return string.format("%d", value) end
-    local text = string.format("%.17g", value)
-    if not text:find("[%.eEn]") then text = text .. ".0" end -- a float stays a float (OSC f, not i)
-    return text
-  elseif kind == "boolean" then
-    return tostring(value)
-  elseif kind == "table" then
-    local parts = {}
-    for i = 1, #value do parts[i] = M.encode(value[i]) end
-    return "[" .. table.concat(parts, ",") .. "]"
-  end
-  return "null"
-end
-
-function M.decode(text)
-  local position = 1
-  local function skip() position = text:find("[^%s]", position) or #text + 1 end
-  local value
-  local function read_string()
-    local out = {}
-    position = position + 1
-    while true do
-      local c = text:sub(position, position)
-      if c == "" then error("unterminated string") end
-      if c == '"' then position = position + 1; return table.concat(out) end
-      if c == "\\" then
-        local e = text:sub(position + 1, position + 1)
-        if e == "u" then
-          out[#out + 1] = utf8.char(tonumber(text:sub(position + 2, position + 5), 16))
-          position = position + 6
-        else
-          out[#out + 1] = ({ n = "\n", r = "\r", t = "\t", b = "\b", f = "\f" })[e] or e
-          position = position + 2
-        end
-      else
-        out[#out + 1] = c
-        position = position + 1
-      end
-    end
-  end
-  value = function()
-    skip()
-    local c = text:sub(position, position)
-    if c == "[" then
-      local list = {}
-      position = position + 1
-      skip()
-      if text:sub(position, position) == "]" then position = position + 1; return list end
-      while true do
-        list[#list + 1] = value()
-        skip()
-        local separator = text:sub(position, position)
-        position = position + 1
-        if separator == "]" then return list end
-        if separator ~= "," then error("expected , or ] in JSON") end
-      end
-    elseif c == '"' then
-      return read_string()
-    elseif text:sub(position, position + 3) == "true" then
-      position = position + 4; return true
-    elseif text:sub(position, position + 4) == "false" then
-      position = position + 5; return false
-    elseif text:sub(position, position + 3) == "null" then
-      position = position + 4; return nil
-    end
-    local number = text:match("^-?%d+%.?%d*[eE]?[-+]?%d*", position)
-    if not number or number == "" then error("unexpected JSON at " .. position) end
-    position = position + #number
-    return tonumber(number)
-  end
-  return value()
-end
-
----------------------------------------------------------------------------------------------------
--- Where the bridge's spool folder is: ExtState "soundloom"/"spool", $SOUNDLOOM_SPOOL, else the
--- bridge's default (its data folder, as `soundloom serve` prints at start).
-
-function M.spool_folder()
-  local configured = reaper.GetExtState("soundloom", "spool")
-  if configured ~= nil and configured ~= "" then return configured end
-  local from_env = os.getenv("SOUNDLOOM_SPOOL")
-  if from_env and from_env ~= "" then return from_env end
-  local data = os.getenv("SOUNDLOOM_DATA_DIR")
-  if data and data ~= "" then return data .. "/spool" end
-  local system = reaper.GetOS()
-  if system:find("Win") then return os.getenv("LOCALAPPDATA") .. "\\soundloom\\spool" end
-  if system:find("OSX") or system:find("macOS") then
-    return os.getenv("HOME") .. "/Library/Application Support/soundloom/spool"
-  end
-  local xdg = os.getenv("XDG_DATA_HOME")
-  return ((xdg and xdg ~= "") and xdg or (os.getenv("HOME") .. "/.local/share")) .. "/soundloom/spool"
-end
-
-local function write_file(path, text)
-  local file, message = io.open(path, "wb")
-  if not file then return false, message end
-  file:write(text)
-  file:close()
-  return true
-end
-
-local function read_file(path)
-  local file = io.open(path, "rb")
-  if not file then return nil end
-  local text = file:read("a")
-  file:close()
-  return text
-end
-
-function M.send(message, request_id)
-  local requests = M.spool_folder() .. "/requests/"
-  local temporary = requests .. "." .. request_id .. ".part"
-  local ok, problem = write_file(temporary, M.encode(message))
-  if not ok then
-    return false, "cannot write to the Soundloom spool folder (" .. tostring(problem) ..
-        "); is `soundloom serve` running?"
-  end
-  os.rename(temporary, requests .. request_id .. ".json") -- appears whole: the bridge reads *.json only
-  return true
-end
-
-function M.replies(request_id)
-  local text = read_file(M.spool_folder() .. "/replies/" .. request_id .. ".json")
-  if not text or text == "" then return {} end
-  local ok, decoded = pcall(M.decode, text)
-  return ok and decoded or {}
-end
-
----------------------------------------------------------------------------------------------------
--- Project state
-
-function M.project_rate()
-  local rate = reaper.GetSetProjectInfo(0, "PROJECT_SRATE", 0, false)
-  if rate and rate > 0 then return math.floor(rate + 0.5) end
-  local ok, device_rate = reaper.GetAudioDeviceInfo("SRATE", "")
-  return (ok and tonumber(device_rate)) or 48000
-end
-
-function M.snap(seconds, rate)
-  return math.floor(seconds * rate + 0.5) / rate
-end
-
-local function source_file(take)
-  local source = reaper.GetMediaItemTake_Source(take)
-  local name = reaper.GetMediaSourceFileName(source, "")
-  return name
-end
-
--- The selected item as a request input: its file and the region of it the item plays. Items with take
--- FX or a playrate other than 1 are first rendered to a new take, so the bridge hears what the user hears.
-function M.item_input(item)
-  local take = reaper.GetActiveTake(item)
-  if not take then return nil, "the selected item has no take" end
-  local playrate = reaper.GetMediaItemTakeInfo_Value(take, "D_PLAYRATE")
-  if reaper.TakeFX_GetCount(take) > 0 or math.abs(playrate - 1) > 1e-9 then
-    reaper.Main_OnCommand(M.RENDER_ITEMS_TO_NEW_TAKE, 0)
-    take = reaper.GetActiveTake(item)
-  end
-  local path = source_file(take)
-  if not path or path == "" then return nil, "the selected item's take has no audio file (MIDI?)" end
-  return {
-    take = take,
-    path = path,
-    offset = reaper.GetMediaItemTakeInfo_Value(take, "D_STARTOFFS"),
-    length = reaper.GetMediaItemInfo_Value(item, "D_LENGTH"),
-    position = reaper.GetMediaItemInfo_Value(item, "D_POSITION"),
-  }
-end
-
--- "2.5" seconds, or "2 bars" / "2b", or "3 beats"
-function M.parse_length(text)
-  local number, unit = text:match("^%s*([%d%.]+)%s*(%a*)%s*$")
-  number = tonumber(number)
-  if not number or number <= 0 then return nil end
-  unit = unit:lower()
-  if unit == "" or unit == "s" or unit:find("^sec") then return { "duration", number + 0.0 } end
-  if unit == "b" or unit:find("^bar") then return { "bars", number + 0.0 } end
-  if unit:find("^beat") then return { "beats", number + 0.0 } end
-  return nil
-end
-
----------------------------------------------------------------------------------------------------
--- The round trip
-
-local function ask(title, fields, defaults)
-  local ok, answer = reaper.GetUserInputs(title, #fields, table.concat(fields, ",") .. ",extrawidth=300",
-    table.concat(defaults, ","))
-  if not ok then return nil end
-  local values = {}
-  for value in (answer .. ","):gmatch("([^,]*),") do values[#values + 1] = value end
-  return values
-end
+M.RENDER_ITEMS_TO_NEW_TAKE = 41999 -- "Item: Render items to new take" (take FX, playrate, pitch)
+M.DEFAULT_RATE = 48000 -- only when neither the project nor an open audio device gives one
+M.encode = spool.encode
 
 local function fail(message)
   reaper.MB(message, "Soundloom", 0)
   return false
 end
 
+---------------------------------------------------------------------------------------------------
+-- Project state
+
+-- ExtState "soundloom"/"spool" if set, else the bridge's default. "GetOS: Returns "Win32", "Win64",
+-- "OSX32", "OSX64", "macOS-arm64", or "Other"" (Other: Linux).
+function M.spool_folder()
+  local configured = reaper.GetExtState("soundloom", "spool")
+  if configured ~= nil and configured ~= "" then return configured end
+  local system = reaper.GetOS()
+  local kind = system:find("^Win") and "windows" or (system:find("^OSX") or system:find("^macOS")) and "macos"
+  return spool.default_folder(kind or "other")
+end
+
+-- The rate REAPER runs the project at. "PROJECT_SRATE: samplerate (ignored unless PROJECT_SRATE_USE
+-- set)": by default REAPER follows the audio device, whose rate GetAudioDeviceInfo("SRATE") gives ("returns
+-- false if unknown attribute or device not open").
+function M.project_rate()
+  if reaper.GetSetProjectInfo(0, "PROJECT_SRATE_USE", 0, false) > 0 then
+    local rate = reaper.GetSetProjectInfo(0, "PROJECT_SRATE", 0, false)
+    if rate > 0 then return math.floor(rate + 0.5) end
+  end
+  local ok, device_rate = reaper.GetAudioDeviceInfo("SRATE")
+  local rate = ok and tonumber(device_rate)
+  if rate and rate > 0 then return math.floor(rate + 0.5) end
+  return M.DEFAULT_RATE
+end
+
+-- Action 41999 renders every selected item, so select only `item` for it, then give the user back
+-- their selection. Returns the new (active) take that holds the render.
+local function render_alone(item)
+  local selected = {}
+  for i = 0, reaper.CountSelectedMediaItems(0) - 1 do selected[#selected + 1] = reaper.GetSelectedMediaItem(0, i) end
+  reaper.SelectAllMediaItems(0, false)
+  reaper.SetMediaItemSelected(item, true)
+  reaper.Main_OnCommand(M.RENDER_ITEMS_TO_NEW_TAKE, 0)
+  reaper.SelectAllMediaItems(0, false)
+  for _, other in ipairs(selected) do reaper.SetMediaItemSelected(other, true) end
+  reaper.UpdateArrange()
+  return reaper.GetActiveTake(item)
+end
+
+-- The selected item as a request input: its file, and the part of the file the item plays. A take with
+-- FX, a playrate other than 1 or a pitch shift is first rendered to a new take, so the bridge hears what
+-- the user hears. A negative D_STARTOFFS means the item starts before its source (`lead` seconds of
+-- silence); an item may also run past its source's end. Only the audio in between is sent.
+function M.item_input(item)
+  local take = reaper.GetActiveTake(item)
+  if not take then return nil, "the selected item has no take" end
+  local playrate = reaper.GetMediaItemTakeInfo_Value(take, "D_PLAYRATE")
+  local pitch = reaper.GetMediaItemTakeInfo_Value(take, "D_PITCH")
+  local rendered = reaper.TakeFX_GetCount(take) > 0 or math.abs(playrate - 1) > 1e-9 or math.abs(pitch) > 1e-9
+  if rendered then take = render_alone(item) end
+  local source = reaper.GetMediaItemTake_Source(take)
+  local path = reaper.GetMediaSourceFileName(source, "")
+  if not path or path == "" then return nil, "the selected item's take has no audio file (MIDI?)" end
+  local offset = reaper.GetMediaItemTakeInfo_Value(take, "D_STARTOFFS")
+  local item_length = reaper.GetMediaItemInfo_Value(item, "D_LENGTH")
+  local source_length = reaper.GetMediaSourceLength(source)
+  local lead, start = math.max(-offset, 0), math.max(offset, 0)
+  local length = math.min(item_length - lead, source_length - start)
+  if length <= 0 then return nil, "the selected item plays none of its source file" end
+  return {
+    path = path, rendered = rendered, offset = start, length = length, lead = lead,
+    position = reaper.GetMediaItemInfo_Value(item, "D_POSITION"),
+  }
+end
+
+---------------------------------------------------------------------------------------------------
+-- Asking the user
+
+-- "GetUserInputs: ... Values are returned as a comma-separated string. ... separator=X to use a
+-- different separator for returned fields." Prompts are full of commas; a newline cannot be typed into a
+-- one-line field. Captions stay comma-separated, so none may hold a comma.
+local function ask(title, fields, defaults)
+  local ok, answer = reaper.GetUserInputs(title, #fields, table.concat(fields, ",") .. ",separator=\n,extrawidth=300",
+    table.concat(defaults, "\n"))
+  if not ok then return nil end
+  local values = {}
+  for value in (answer .. "\n"):gmatch("([^\n]*)\n") do values[#values + 1] = value end
+  return values
+end
+
 -- Build the request for `operation` from the project; returns message, placement or nil.
 function M.build(operation, request_id)
   local rate = M.project_rate()
   local cursor = reaper.GetCursorPosition()
-  local beats_per_bar, _, bpm = reaper.TimeMap_GetTimeSigAtTime(0, cursor)
   local placement = { operation = operation, rate = rate }
 
   if operation == "generate" then
     local track = reaper.GetSelectedTrack(0, 0)
     if not track then return fail("Select a track: the sound is placed on it at the edit cursor.") end
-    local values = ask("Soundloom: generate", { "Prompt", "Length (2.5, 2 bars, 4 beats)", "Variations" },
+    local values = ask("Soundloom: generate", { "Prompt", "Length (2.5 / 2 bars / 4 beats)", "Variations" },
       { "", "4", "1" })
     if not values then return nil end
     if values[1]:match("^%s*$") then return fail("The prompt is empty.") end
-    local length = M.parse_length(values[2] or "")
+    local length = spool.parse_length(values[2] or "")
     if not length then return fail("Length: seconds (2.5), bars (2 bars) or beats (4 beats).") end
+    -- "TimeMap_GetTimeSigAtTime: timesig_num, timesig_denom, tempo"; the tempo counts quarter notes.
+    local beats_per_bar, beat_unit, bpm = reaper.TimeMap_GetTimeSigAtTime(0, cursor)
     local message = { "/soundloom/generate", request_id, values[1], length[1], length[2],
       "variations", math.tointeger(tonumber(values[3]) or 1) or 1, "rate", rate, "priority", "daw",
-      "bpm", bpm + 0.0, "beats_per_bar", math.floor(beats_per_bar) }
-    placement.track, placement.position = track, M.snap(cursor, rate)
+      "bpm", bpm + 0.0, "beats_per_bar", math.floor(beats_per_bar), "beat_unit", math.floor(beat_unit) }
+    placement.track, placement.position = track, spool.snap(cursor, rate)
     return message, placement
   end
 
@@ -256,7 +136,7 @@ function M.build(operation, request_id)
   placement.item, placement.input = item, input
   local message = { "/soundloom/" .. operation, request_id, input.path }
   local fields, defaults = { "Prompt" }, { "" }
-  if operation == "transfer" then fields[2], defaults[2] = "Strength (0-1)", "0.5" end
+  if operation == "transfer" then fields[2], defaults[2] = "Strength (0 to 1)", "0.5" end
   if operation == "extend" then fields[2], defaults[2] = "Seconds to add", "2" end
   if operation ~= "vary" then
     local values = ask("Soundloom: " .. operation, fields, defaults)
@@ -275,8 +155,9 @@ function M.build(operation, request_id)
   end
   if operation == "inpaint" then
     local start, finish = reaper.GetSet_LoopTimeRange(false, false, 0, 0, false)
-    local region_start = math.max(start, input.position) - input.position
-    local region_end = math.min(finish, input.position + input.length) - input.position
+    local audio_start = input.position + input.lead -- where the sent audio sits on the timeline
+    local region_start = math.max(start, audio_start) - audio_start
+    local region_end = math.min(finish, audio_start + input.length) - audio_start
     if finish <= start or region_end <= region_start then
       return fail("Make a time selection over the selected item: that region is regenerated.")
     end
@@ -289,60 +170,154 @@ function M.build(operation, request_id)
   return message, placement
 end
 
--- Put the result files on the timeline: new items at the cursor (generate; variations as takes of
--- one item) or new takes on the selected item (edits; extend also lengthens the item).
+---------------------------------------------------------------------------------------------------
+-- Placing results
+
+-- Put the result files on the timeline: a new item at the cursor (generate; variations as takes of one
+-- item) or new takes on the item (edits, lined up with the audio they replace; extend also lengthens the
+-- item). The item or track may have been deleted while the bridge worked: "ValidatePtr2: Return true if
+-- the pointer is a valid object of the right type in proj"; then nothing is touched and the files named.
 function M.place(placement, paths, durations)
+  local results = table.concat(paths, "\n")
+  if placement.operation == "generate" and not reaper.ValidatePtr2(0, placement.track, "MediaTrack*") then
+    return fail("Soundloom: the track was deleted while the sound was made, so nothing was placed. " ..
+      "The result is in the bridge's output folder:\n" .. results)
+  end
+  if placement.item and not reaper.ValidatePtr2(0, placement.item, "MediaItem*") then
+    return fail("Soundloom: the item was deleted while Soundloom worked on it, so nothing was placed. " ..
+      "The result is in the bridge's output folder:\n" .. results)
+  end
   reaper.Undo_BeginBlock()
-  local item = placement.item
+  local item, lead = placement.item, placement.input and placement.input.lead or 0
   if placement.operation == "generate" then
     item = reaper.AddMediaItemToTrack(placement.track)
     reaper.SetMediaItemInfo_Value(item, "D_POSITION", placement.position)
-    reaper.SetMediaItemInfo_Value(item, "D_LENGTH", M.snap(durations[1], placement.rate))
+    reaper.SetMediaItemInfo_Value(item, "D_LENGTH", spool.snap(durations[1], placement.rate))
   end
   local first_take
   for i, path in ipairs(paths) do
     local take = reaper.AddTakeToMediaItem(item)
     reaper.SetMediaItemTake_Source(take, reaper.PCM_Source_CreateFromFile(path))
-    reaper.SetMediaItemTakeInfo_Value(take, "D_STARTOFFS", 0)
+    reaper.SetMediaItemTakeInfo_Value(take, "D_STARTOFFS", -lead)
     reaper.GetSetMediaItemTakeInfo_String(take, "P_NAME", "Soundloom " .. placement.operation .. " " .. i, true)
     first_take = first_take or take
   end
   if placement.operation == "extend" then
-    reaper.SetMediaItemInfo_Value(item, "D_LENGTH", M.snap(durations[1], placement.rate))
+    reaper.SetMediaItemInfo_Value(item, "D_LENGTH", spool.snap(lead + durations[1], placement.rate))
   end
   reaper.SetActiveTake(first_take)
   reaper.UpdateArrange()
   reaper.Undo_EndBlock("Soundloom: " .. placement.operation, -1)
+  return true
 end
 
+local function error_text(reply, placement)
+  local code, text = reply[3], reply[4]
+  local input = placement.input
+  if code == "bad_path" and input and input.rendered then
+    return "Soundloom: bad_path: REAPER rendered the item (its take FX, playrate or pitch) to " .. input.path ..
+      ", outside the folders the bridge may read. Save the project inside one of them (REAPER then renders " ..
+      "beside it), or start the bridge with that folder: soundloom serve --root FOLDER. The bridge said: " .. text
+  end
+  return "Soundloom: " .. code .. ": " .. text
+end
+
+---------------------------------------------------------------------------------------------------
+-- The round trip
+
+-- Run one action. Started again while it waits, REAPER asks what to do: "New instance" runs both (each
+-- has its own request id), "Terminate instances" ends this run, whose job is then cancelled in the
+-- bridge (reaper.atexit) so that no result arrives for a request nobody waits for.
 function M.run(operation)
   if not M.OPERATIONS[operation] then return fail("unknown operation " .. tostring(operation)) end
-  local request_id = string.format("reaper-%d-%06d", os.time(), math.random(0, 999999))
+  local folder = M.spool_folder()
+  local request_id = spool.request_id("reaper", reaper.time_precise())
   local message, placement = M.build(operation, request_id)
   if not message then return false end
-  local ok, problem = M.send(message, request_id)
+  local ok, problem = spool.send(folder, message, request_id)
   if not ok then return fail(problem) end
+  local finished = false
+  reaper.atexit(function()
+    if finished then return end
+    spool.cancel(folder, request_id)
+    reaper.MB("Soundloom stopped waiting for its " .. operation .. " (the action was ended), so the job " ..
+      request_id .. " was cancelled in the bridge.", "Soundloom", 0)
+  end)
   local started, last_poll = reaper.time_precise(), 0
   local function poll()
     local now = reaper.time_precise()
-    if now - last_poll < M.POLL_INTERVAL_S then return reaper.defer(poll) end
+    if now - last_poll < spool.POLL_INTERVAL_S then return reaper.defer(poll) end
     last_poll = now
-    local durations = {}
-    for _, reply in ipairs(M.replies(request_id)) do
-      if reply[1] == "/soundloom/result" then durations[#durations + 1] = reply[4] end
-      if reply[1] == "/soundloom/error" then return fail("Soundloom: " .. reply[3] .. ": " .. reply[4]) end
-      if reply[1] == "/soundloom/done" then
-        local paths = {}
-        for i = 3, #reply do paths[#paths + 1] = reply[i] end
-        M.place(placement, paths, durations)
-        return true
-      end
+    local outcome, detail, durations = spool.outcome(spool.replies(folder, request_id))
+    if outcome == "error" then
+      finished = true
+      return fail(error_text(detail, placement))
+    elseif outcome == "done" then
+      finished = true
+      return M.place(placement, detail, durations)
+    elseif now - started > spool.TIMEOUT_S then
+      finished = true
+      spool.cancel(folder, request_id)
+      return fail("Soundloom: no result after " .. spool.TIMEOUT_S .. " s; the job was cancelled.")
     end
-    if now - started > M.TIMEOUT_S then return fail("Soundloom: no result after " .. M.TIMEOUT_S .. " s") end
     reaper.defer(poll)
   end
   reaper.defer(poll)
   return true
+end
+
+---------------------------------------------------------------------------------------------------
+-- Receiving takes the app sends ("Send to DAW")
+
+-- Insert a pushed take at the edit cursor on the first selected track, on the sample.
+function M.insert_take(take)
+  local track = reaper.GetSelectedTrack(0, 0)
+  if not track then
+    return fail("Soundloom: select a track to receive takes on; this take was not placed:\n" .. take.path)
+  end
+  local rate = M.project_rate()
+  reaper.Undo_BeginBlock()
+  local item = reaper.AddMediaItemToTrack(track)
+  reaper.SetMediaItemInfo_Value(item, "D_POSITION", spool.snap(reaper.GetCursorPosition(), rate))
+  reaper.SetMediaItemInfo_Value(item, "D_LENGTH", spool.snap(take.duration_s, rate))
+  local new = reaper.AddTakeToMediaItem(item)
+  reaper.SetMediaItemTake_Source(new, reaper.PCM_Source_CreateFromFile(take.path))
+  reaper.GetSetMediaItemTakeInfo_String(new, "P_NAME", take.path:match("([^/\\]+)$") or take.path, true)
+  reaper.SetActiveTake(new)
+  reaper.UpdateArrange()
+  reaper.Undo_EndBlock("Soundloom: receive take", -1)
+  return true
+end
+
+-- A toggle: on while it runs (its toolbar button lit), and it places every take the app pushes after it
+-- started. Running it again stops it: "set_action_options(flag): 1: script will auto-terminate if
+-- re-launched while already running" (REAPER 7.03+; older versions ask, and "Terminate instances" stops
+-- it).
+function M.receive_takes()
+  if reaper.set_action_options then reaper.set_action_options(1) end
+  local _, _, section, command = reaper.get_action_context()
+  reaper.SetToggleCommandState(section, command, 1)
+  reaper.RefreshToolbar2(section, command)
+  reaper.atexit(function()
+    reaper.SetToggleCommandState(section, command, 0)
+    reaper.RefreshToolbar2(section, command)
+  end)
+  local folder = M.spool_folder()
+  local seen, last_poll = spool.latest_take(folder), 0
+  local function poll()
+    local now = reaper.time_precise()
+    if now - last_poll >= spool.POLL_INTERVAL_S then
+      last_poll = now
+      local latest = spool.latest_take(folder)
+      for number = seen + 1, latest do
+        local take = spool.read_take(folder, number)
+        if take then M.insert_take(take) end
+      end
+      seen = math.max(seen, latest)
+    end
+    reaper.defer(poll)
+  end
+  reaper.defer(poll)
 end
 
 return M

@@ -1,0 +1,13 @@
+ardour {
+	["type"]    = "EditorAction",
+	name        = "Soundloom: Variations of selected region",
+	license     = "MIT",
+	author      = "Soundloom",
+	description = [[New sounds like the selected region (CLAP audio embedding), stacked on top of it. Needs soundloom serve (or the Soundloom app) and the "Soundloom: place results" hook; see README.md.]]
+}
+
+function factory () return function ()
+	local folder = ARDOUR.user_config_directory (-1) .. "/scripts/"
+	local file = assert (io.open (folder .. "soundloom_ardour_gui.lua", "rb"), "Soundloom is not installed in " .. folder)
+	assert (load (file:read ("a"), "@soundloom_ardour_gui.lua")) (folder).run ("vary")
+end end
