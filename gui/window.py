@@ -746,12 +746,12 @@ class MainWindow(QMainWindow):
         if take is None:
             self.show_message("Send to DAW: select a take first")
             return
-        self.link.push_take(take.path, float(take.duration_s), int(take.sample_rate))
+        pushed = [take.path, float(take.duration_s), int(take.sample_rate)]
+        self.link.push_take(*pushed)
         port = self.daw_port.value()
         if port:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-                packet = encode(PREFIX + "take", [take.path, float(take.duration_s), int(take.sample_rate)])
-                sock.sendto(packet, ("127.0.0.1", port))
+                sock.sendto(encode(PREFIX + "take", pushed), ("127.0.0.1", port))
         also = f" and to OSC port {port}" if port else ""
         self.show_message(
             f"sent {take.name} to REAPER's and Ardour's \"Receive takes\" actions{also}; "

@@ -305,5 +305,5 @@ for _, item in ipairs(items) do
     out_items[#out_items + 1] = { item.track.index, item.info.D_POSITION, item.info.D_LENGTH, takes, item.selected }
   end
 end
-local json = dofile((script:match("^(.*[/\\])") or "") .. "soundloom_bridge.lua")
+local json = dofile((script:match("^(.*[/\\])") or "") .. "../lua/soundloom_spool.lua")
 print(json.encode({ calls, out_items, messages, #deferred, toggles, action_options, terminated }))

@@ -38,15 +38,19 @@ local function system()
 end
 
 -- The spool folder: the first line of soundloom_spool.txt beside these scripts if there is one (a
--- bridge started with --spool or another data folder), else the bridge's default.
+-- bridge started with --spool or another data folder), else the bridge's default. Found once per load:
+-- the hook asks for it several times a tick.
+local spool_folder
 function M.spool_folder()
+  if spool_folder then return spool_folder end
+  spool_folder = spool.default_folder(system())
   local configured = io.open(scripts .. "soundloom_spool.txt", "rb")
   if configured then
     local line = (configured:read("l") or ""):match("^%s*(.-)%s*$")
     configured:close()
-    if line ~= "" then return line end
+    if line ~= "" then spool_folder = line end
   end
-  return spool.default_folder(system())
+  return spool_folder
 end
 
 local function read_list(path)
@@ -98,7 +102,6 @@ function M.wav_info(path)
   if not info.rate or not info.data_bytes or info.channels == 0 or info.bits == 0 then
     return nil, path .. " has no readable audio (fmt or data chunk missing)"
   end
-  info.frames = info.data_bytes // (info.channels * info.bits // 8)
   return info
 end
 

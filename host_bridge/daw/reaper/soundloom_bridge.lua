@@ -16,7 +16,6 @@ local M = {}
 M.OPERATIONS = { generate = true, transfer = true, inpaint = true, vary = true, extend = true }
 M.RENDER_ITEMS_TO_NEW_TAKE = 41999 -- "Item: Render items to new take" (take FX, playrate, pitch)
 M.DEFAULT_RATE = 48000 -- only when neither the project nor an open audio device gives one
-M.encode = spool.encode
 
 local function fail(message)
   reaper.MB(message, "Soundloom", 0)
