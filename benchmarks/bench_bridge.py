@@ -5,7 +5,7 @@ next after the previous `done`). The engine time is the same request run in-proc
 (median of as many runs); what the bridge adds on top (parsing, planning, journal, queue, render, file
 write, replies) is done latency minus that.
 
-    python3 benchmarks/bench_bridge.py --model PATH_OR_ID [--count 200] [--duration 1.0] [--steps 2]
+    python3 -m benchmarks.bench_bridge --model PATH_OR_ID [--count 200] [--duration 1.0] [--steps 2]
 
 Without --model it builds the tests' tiny random checkpoint, so the figures are about the bridge, not
 the model.
@@ -54,13 +54,12 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=1.0)
     parser.add_argument("--steps", type=int, default=2)
     args = parser.parse_args()
-    from soundloom.host_bridge.osc_transport import decode, encode
+    from soundloom.host_bridge.osc_codec import decode, encode
 
     work = Path(tempfile.mkdtemp(prefix="soundloom-bench-bridge-"))
     model = args.model
     if model is None:
-        sys.path.insert(0, str(ROOT / "tests"))
-        from reference_checkpoint import build_checkpoint
+        from tests.helpers.reference_checkpoint import build_checkpoint
 
         model = str(build_checkpoint(work / "tiny-audioldm"))
     engine = engine_seconds(model, args.count, args.duration, args.steps)

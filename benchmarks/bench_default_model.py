@@ -1,6 +1,6 @@
 """How long the built-in default model takes to make a 5 s clip, and to edit one, on this machine's CPU.
 
-    python3 benchmarks/bench_default_model.py [--threads 2] [--steps 25] [--repeats 5]
+    python3 -m benchmarks.bench_default_model [--threads 2] [--steps 25] [--repeats 5]
 
 Reports the median wall time of `generate` (text encoding, sampling with classifier-free guidance,
 VAE decoding, vocoder) for a 5 s clip, after one warm-up run; model loading is reported apart. Then the

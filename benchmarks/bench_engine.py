@@ -6,7 +6,7 @@ Builds cvssp/audioldm-s-full-v2's and cvssp/audioldm2's architectures from the p
   - one UNet step (batch 2: the guided pair) on a 10.24 s latent (8 x 256 x 16);
   - a whole 10.24 s generation: CPU 20 DPM-Solver++ steps; CUDA 200 DDIM and 20 DPM-Solver++ steps in
     float16 and bfloat16;
-and checks the two waveforms agree. Run: python3 benchmarks/bench_engine.py [--family audioldm2] [--repeats N]
+and checks the two waveforms agree. Run: python3 -m benchmarks.bench_engine [--family audioldm2] [--repeats N]
 """
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 
-from reference_audioldm2 import (  # noqa: E402
+from soundloom.engine import GenerationRequest  # noqa: E402
+from soundloom.engine.loader import load_model  # noqa: E402
+
+from tests.helpers.reference_audioldm2 import (  # noqa: E402
     build_audioldm2_checkpoint,
     load_audioldm2_reference,
     published_audioldm2_configs,
 )
-from reference_checkpoint import build_checkpoint, published_configs  # noqa: E402
-from soundloom.engine import GenerationRequest  # noqa: E402
-from soundloom.engine.pipeline import load_model  # noqa: E402
+from tests.helpers.reference_checkpoint import build_checkpoint, published_configs  # noqa: E402
 
 DURATION_S = 10.24
 

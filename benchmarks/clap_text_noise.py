@@ -10,7 +10,7 @@ saw: is the caption's text embedding nearest its own category's mean audio embed
 (cosine) to it? The held-out paraphrases (another corpus seed, wording never used in training) are
 scored too, as a second opinion.
 
-    python3 benchmarks/clap_text_noise.py --corpus RUNS/corpus --heldout RUNS/heldout --init MODEL
+    python3 -m benchmarks.clap_text_noise --corpus RUNS/corpus --heldout RUNS/heldout --init MODEL
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ text->audio retrieval: for every caption, is the top-ranked clip of the caption'
 the training phrasings and for the held-out paraphrases (wording never seen in training); the gap is
 what paraphrase robustness costs.
 
-    python3 benchmarks/clap_text_tower.py --heldout RUNS/heldout RUNS/clap RUNS/clap-scratch
+    python3 -m benchmarks.clap_text_tower --heldout RUNS/heldout RUNS/clap RUNS/clap-scratch
 """
 
 from __future__ import annotations

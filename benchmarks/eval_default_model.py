@@ -13,7 +13,7 @@
 
     soundloom corpus build RUNS/corpus --count 4200 --seed 1
     soundloom corpus build RUNS/heldout --count 840 --seed 2 --split heldout
-    python3 benchmarks/eval_default_model.py --train-corpus RUNS/corpus --heldout RUNS/heldout
+    python3 -m benchmarks.eval_default_model --train-corpus RUNS/corpus --heldout RUNS/heldout
 """
 
 from __future__ import annotations

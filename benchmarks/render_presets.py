@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from soundloom.engine.training.corpus import CATEGORY_NAMES, SAMPLE_RATE, make_item
-from soundloom.host_bridge.deliver import Delivery, deliver, write_takes
+from soundloom.host_bridge.delivery.deliver import Delivery, deliver, write_takes
 from soundloom.presets import ExportSettings, load_library, render
 
 SOURCES = ("speech", "drums", "guitar", "impact", "wind")

@@ -10,28 +10,19 @@ speech checkpoints, VITS reading the transcript (the prompt then describes the v
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
 
 import torch
 
+from .checkpoints import load_component
+from .conditions import Streams
+from .core import load_core, place_core
 from .errors import EngineError
 from .language_model import LanguageModel
 from .models.projection import ProjectionConfig, ProjectionModel
-from .pipeline import AudioLDM, load_component, load_core, place_core
+from .pipeline import AudioLDM
 from .requests import GenerationRequest
 from .text import ClapTextEncoder
 from .text_sequence import T5TextEncoder, VitsTextEncoder, load_second_encoder
-
-
-class Streams(NamedTuple):
-    """The UNet's condition; rows are batch items, and guidance concatenates two Streams field by field."""
-
-    loa: torch.Tensor  # (B, N, D_gpt): GPT-2's generated "language of audio" states
-    text: torch.Tensor  # (B, L, D_2): T5's (or VITS's) hidden states
-    text_mask: torch.Tensor  # (B, L): 1 for tokens, 0 for padding
-
-    def repeat(self, times: int) -> Streams:
-        return Streams(*(field.repeat_interleave(times, dim=0) for field in self))
 
 
 def pad_text(streams: Streams, length: int) -> Streams:

@@ -18,16 +18,20 @@ outside the region and its crossfades, bit for bit.
 from __future__ import annotations
 
 import math
-import secrets
 import threading
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from .clip import Clip, equal_power_splice, fit_length, resample, resample_loop
-from .pipeline import AudioLDM, Progress, Start
+from .clip import Clip, equal_power_splice, fit_length, resample
 from .requests import EditRequest, GeneratedAudio
+from .sampling import Progress, Start
+from .takes import choose_seed, close_loop, ranked
+
+if TYPE_CHECKING:  # for annotations only: the pipeline imports this module, never the other way round
+    from .pipeline import AudioLDM
 
 SILENT_PEAK = 1e-3  # -60 dBFS: below this a channel has no level to match
 
@@ -36,7 +40,7 @@ def run_edit(
     model: AudioLDM, request: EditRequest, progress: Progress | None, cancel: threading.Event | None
 ) -> list[GeneratedAudio]:
     """One edit request -> `variations` results at the clip's rate and channel layout."""
-    seed = request.generation.seed if request.generation.seed is not None else secrets.randbelow(2**31)
+    seed = choose_seed(request.generation.seed)
     ran = replace(request, generation=replace(request.generation, seed=seed))
     if request.operation == "extend":
         audios = _extend(model, ran, progress, cancel)
@@ -46,9 +50,7 @@ def run_edit(
         GeneratedAudio(audio, request.clip.sample_rate, ran, i + 1, model.model_id)
         for i, audio in enumerate(audios)
     ]
-    if request.generation.rerank:
-        return model.rerank(request.generation, results)
-    return results
+    return ranked(model, request.generation, results)
 
 
 def _edit_clip(
@@ -90,7 +92,7 @@ def _edit_clip(
         if generation.loop:
             period = mel_frames * model.mel_config.hop_length
             # One period of the model's loop at 16 kHz becomes exactly the clip's frames at its rate.
-            at_clip_rate = resample_loop(audio[:, :period].T, clip.frames)
+            at_clip_rate = close_loop(audio.T, period, clip.frames)
         else:
             at_clip_rate = resample(
                 audio[:, :model_samples].T, model.sample_rate, clip.sample_rate, clip.frames

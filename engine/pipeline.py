@@ -9,99 +9,30 @@ condition (`conditions` and `run_unet`); everything else here serves both famili
 from __future__ import annotations
 
 import math
-import secrets
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .audio import MelConfig, normalize_waveform, waveform_to_mel
-from .checkpoints import (
-    checkpoint_family,
-    load_component,
-    read_json,
-    resolve_checkpoint,
-)
-from .clip import resample, resample_loop
+from .checkpoints import checkpoint_family, load_component, resolve_checkpoint
+from .clip import resample
+from .conditions import Condition
+from .core import load_core, place_core
 from .device import resolve_device, resolve_dtype
+from .editing import run_edit
 from .errors import EngineError
 from .models.clap_audio import AudioEncoder, AudioEncoderConfig
-from .models.unet import UNet, UNetConfig
-from .models.vae import AutoencoderKL, VAEConfig
-from .models.vocoder import HifiGan, VocoderConfig
+from .models.unet import UNet
+from .models.vae import AutoencoderKL
+from .models.vocoder import HifiGan
 from .requests import EditRequest, GeneratedAudio, GenerationRequest
-from .sampling import circular, guided, sample_ddim, sample_dpmpp_2m
+from .sampling import Progress, Start, circular, guided, sample_ddim, sample_dpmpp_2m
 from .schedule import ScheduleConfig, alphas_cumprod, ddim_timesteps, dpm_timesteps
+from .takes import choose_seed, close_loop, ranked
 from .text import TextEncoder, load_text_encoder
-
-Progress = Callable[[int, int], None]
-
-
-@dataclass
-class Start:
-    """Where sampling begins: pure noise (generation), or a clip's latent noised to `strength`.
-
-    With `keep` (inpainting) the clip's latent is re-injected after every step where keep is 1.
-    """
-
-    noise: torch.Tensor  # (B, C, T, F)
-    generator: torch.Generator  # the seed's stream after drawing `noise`
-    clip_latent: torch.Tensor | None = None  # (B, C, T, F), scaled VAE latent of the clip
-    strength: float = 1.0  # 1: start from pure noise; 0: return clip_latent as it is
-    keep: torch.Tensor | None = None  # (1, 1, T, 1)
-
-
-UNET_CLASSES = {"audioldm": "UNet2DConditionModel", "audioldm2": "AudioLDM2UNet2DConditionModel"}
-
-
-def load_core(
-    folder: Path, allow_pickle: bool, family: str = "audioldm"
-) -> tuple[UNet, AutoencoderKL, HifiGan, ScheduleConfig]:
-    """The parts both families share: UNet, VAE, vocoder and the training schedule."""
-    unet_class = read_json(folder / "unet" / "config.json").get("_class_name")
-    if unet_class is not None and unet_class != UNET_CLASSES[family]:
-        raise EngineError(
-            f"{folder / 'unet' / 'config.json'}: {unet_class} does not belong in an "
-            f"{'AudioLDM 2' if family == 'audioldm2' else 'AudioLDM'} checkpoint (it needs "
-            f"{UNET_CLASSES[family]}); is this folder a mix of two checkpoints?"
-        )
-    unet = load_component(folder / "unet", UNet, UNetConfig, "diffusers", allow_pickle)
-    vae = load_component(folder / "vae", AutoencoderKL, VAEConfig, "diffusers", allow_pickle)
-    vocoder = load_component(folder / "vocoder", HifiGan, VocoderConfig, "transformers", allow_pickle)
-    schedule = ScheduleConfig.from_dict(read_json(folder / "scheduler" / "scheduler_config.json"))
-    if vocoder.config.model_in_dim % vae.config.downsample_factor:
-        raise EngineError(
-            f"{folder}: the vocoder's {vocoder.config.model_in_dim} mel bins are not divisible by "
-            f"the VAE's downsampling factor {vae.config.downsample_factor}"
-        )
-    return unet, vae, vocoder, schedule
-
-
-def place_core(
-    unet: UNet, vae: AutoencoderKL, vocoder: HifiGan, device: torch.device, dtype: torch.dtype
-) -> None:
-    for module in (unet, vae, vocoder):
-        module.to(device=device, dtype=dtype)
-    for module in (unet, vae):
-        # NHWC weights make every 2-D conv (and its output) channels-last: measured on 2 CPU cores with
-        # AudioLDM-S, 13% faster UNet steps and 21% faster VAE decoding; NHWC also suits tensor cores.
-        module.to(memory_format=torch.channels_last)
-
-
-def load_model(
-    model: str, device: str = "auto", dtype: str = "float32", allow_pickle: bool = False
-) -> AudioLDM:
-    """Load a checkpoint folder or hub id of either family onto a device ('auto', 'cuda', 'cpu')."""
-    torch_device, torch_dtype = resolve_device(device), resolve_dtype(dtype)
-    folder = resolve_checkpoint(model, allow_pickle)
-    if checkpoint_family(folder) == "audioldm2":
-        from .audioldm2 import AudioLDM2
-
-        return AudioLDM2.load_folder(folder, model, torch_device, torch_dtype, allow_pickle)
-    return AudioLDM.load_folder(folder, model, torch_device, torch_dtype, allow_pickle)
 
 
 class AudioLDM:
@@ -137,7 +68,7 @@ class AudioLDM:
     def load(
         cls, model: str, device: str = "auto", dtype: str = "float32", allow_pickle: bool = False
     ) -> AudioLDM:
-        """Load a checkpoint of this class's family (`load_model` takes either family)."""
+        """Load a checkpoint of this class's family (`loader.load_model` takes either family)."""
         folder = resolve_checkpoint(model, allow_pickle)
         family = checkpoint_family(folder)
         if family != cls.family:
@@ -302,8 +233,6 @@ class AudioLDM:
         cancel: threading.Event | None = None,
     ) -> list[GeneratedAudio]:
         """Transfer, inpaint, extend or vary a clip (see `editing.py`); results at the clip's rate."""
-        from .editing import run_edit
-
         problems = request.problems() + self.request_problems(request.generation)
         if problems:
             raise EngineError("; ".join(problems))
@@ -326,7 +255,7 @@ class AudioLDM:
         progress: Progress | None,
         cancel: threading.Event | None,
     ) -> list[GeneratedAudio]:
-        seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+        seed = choose_seed(request.seed)
         duration_s = request.duration_s if request.duration_s is not None else self.native_duration_s
         mel_frames, samples = self.frames_for(duration_s)
         batch = len(prompts) * request.variations
@@ -336,7 +265,7 @@ class AudioLDM:
         waveforms = self.decode_latent(latent, circular=request.loop).numpy()  # (batch, >= samples)
         if request.loop:
             period = mel_frames * self.mel_config.hop_length
-            waveforms = np.stack([resample_loop(wave[:period], samples) for wave in waveforms])
+            waveforms = np.stack([close_loop(wave, period, samples) for wave in waveforms])
         waveforms = waveforms[:, :samples].reshape(len(prompts), request.variations, -1)
 
         results = []
@@ -352,7 +281,7 @@ class AudioLDM:
                 )
                 for i, waveform in enumerate(prompt_waveforms)
             ]
-            results += self.rerank(ran, takes) if request.rerank else takes
+            results += ranked(self, ran, takes)
         return results
 
     def conditions(
@@ -361,7 +290,7 @@ class AudioLDM:
         batch: int,
         clap: torch.Tensor | None = None,
         prompts: list[str] | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    ) -> tuple[Condition, Condition | None]:
         """(cond, uncond): the prompts' and the negative prompt's embeddings, (batch, D) each.
 
         `prompts` (default: the request's) share the batch prompt-major; `clap` (batch, D), CLAP audio
@@ -379,7 +308,7 @@ class AudioLDM:
         per_prompt = batch // len(prompts)
         return embeddings[-len(prompts) :].repeat_interleave(per_prompt, dim=0), uncond
 
-    def run_unet(self, latent: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+    def run_unet(self, latent: torch.Tensor, t: torch.Tensor, condition: Condition) -> torch.Tensor:
         """One denoiser call: AudioLDM's condition is the CLAP embedding, through the class embedding."""
         return self.unet(latent, t, class_condition=condition)
 
@@ -403,8 +332,8 @@ class AudioLDM:
     def denoise(
         self,
         request: GenerationRequest,
-        cond: torch.Tensor,
-        uncond: torch.Tensor | None,
+        cond: Condition,
+        uncond: Condition | None,
         start: Start,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
@@ -434,31 +363,24 @@ class AudioLDM:
                     known = self.add_noise(known, start.noise, int(timesteps[i + 1]))
                 return start.keep * known + (1 - start.keep) * latent
 
+        shared = dict(
+            steps=request.steps,
+            callback=progress,
+            cancel=cancel,
+            first_step=first_step,
+            after_step=after_step,
+        )
         if request.sampler == "ddim":
             return sample_ddim(
                 model,
                 latent,
                 self.schedule,
                 self.alphas_cumprod,
-                request.steps,
-                request.eta,
-                start.generator,
-                progress,
-                cancel,
-                first_step,
-                after_step,
+                eta=request.eta,
+                generator=start.generator,
+                **shared,
             )
-        return sample_dpmpp_2m(
-            model,
-            latent,
-            self.schedule,
-            self.alphas_cumprod,
-            request.steps,
-            progress,
-            cancel,
-            first_step,
-            after_step,
-        )
+        return sample_dpmpp_2m(model, latent, self.schedule, self.alphas_cumprod, **shared)
 
     def add_noise(self, clean: torch.Tensor, noise: torch.Tensor, t: int) -> torch.Tensor:
         """The forward process q(x_t | x_0): sqrt(alpha_bar_t) * clean + sqrt(1 - alpha_bar_t) * noise."""

@@ -10,13 +10,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .clip import Clip
-
-SAMPLERS = ("ddim", "dpm++")
-MAX_DURATION_S = 60.0  # 6x AudioLDM's training length; beyond it quality falls apart and memory grows fast
-MAX_VARIATIONS = 16
-MAX_STEPS = 1000
-EDIT_OPERATIONS = ("transfer", "inpaint", "extend", "vary")
-DEFAULT_FADE_S = 0.02
+from .limits import (
+    DURATION_S,
+    EDIT_OPERATIONS,
+    ETA,
+    EXTEND_S,
+    FADE_S,
+    GUIDANCE_SCALE,
+    MAX_DURATION_S,
+    SAMPLER,
+    SEED,
+    STEPS,
+    STRENGTH,
+    VARIATIONS,
+)
 
 
 @dataclass(frozen=True)
@@ -26,12 +33,12 @@ class GenerationRequest:
     prompt: str
     negative_prompt: str = ""
     duration_s: float | None = None
-    steps: int = 25
-    guidance_scale: float = 2.5
+    steps: int = STEPS.default
+    guidance_scale: float = GUIDANCE_SCALE.default
     seed: int | None = None
-    sampler: str = "dpm++"
-    variations: int = 1
-    eta: float = 0.0  # DDIM only: 0 deterministic, 1 ancestral
+    sampler: str = SAMPLER.default
+    variations: int = VARIATIONS.default
+    eta: float = ETA.default  # DDIM only: 0 deterministic, 1 ancestral
     loop: bool = False  # seamless at the wrap point, exactly `duration_s` long
     rerank: bool = False  # order the variations by CLAP text-audio similarity, best first
     transcript: str = ""  # speech checkpoints only: the words; the prompt describes voice and setting
@@ -43,29 +50,12 @@ class GenerationRequest:
 
     def sampling_problems(self) -> list[str]:
         """The problems of everything but the prompt (edits that need no prompt check these)."""
-        found = []
-        for name in ("steps", "variations") + (("seed",) if self.seed is not None else ()):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool):
-                return [f"{name} must be a whole number, got {value!r}"]
-        if self.duration_s is not None and not (0 < self.duration_s <= MAX_DURATION_S):
-            found.append(
-                f"duration must be above 0 and at most {MAX_DURATION_S:g} s, got {self.duration_s:g}"
-            )
-        if not 1 <= self.steps <= MAX_STEPS:
-            found.append(f"steps must be between 1 and {MAX_STEPS}, got {self.steps}")
-        if not self.guidance_scale >= 0:
-            found.append(f"guidance must be 0 or more, got {self.guidance_scale:g}")
-        if self.sampler not in SAMPLERS:
-            found.append(f"unknown sampler {self.sampler!r} (choose from {', '.join(SAMPLERS)})")
-        if not 1 <= self.variations <= MAX_VARIATIONS:
-            found.append(f"variations must be between 1 and {MAX_VARIATIONS}, got {self.variations}")
-        if not 0 <= self.eta <= 1:
-            found.append(f"eta must be between 0 and 1, got {self.eta:g}")
-        elif self.eta and self.sampler != "ddim":
+        limits = [STEPS, GUIDANCE_SCALE, SAMPLER, VARIATIONS, ETA]
+        limits += [DURATION_S] if self.duration_s is not None else []
+        limits += [SEED] if self.seed is not None else []
+        found = [p for limit in limits if (p := limit.problem(getattr(self, limit.field))) is not None]
+        if self.eta and not ETA.problem(self.eta) and self.sampler != "ddim":
             found.append(f"eta applies to the ddim sampler only, not {self.sampler}")
-        if self.seed is not None and not 0 <= self.seed < 2**63:
-            found.append(f"seed must be between 0 and 2**63 - 1, got {self.seed}")
         return found
 
 
@@ -82,10 +72,10 @@ class EditRequest:
     operation: str
     clip: Clip
     generation: GenerationRequest  # its duration_s must be None: the clip sets the length
-    strength: float = 0.5
+    strength: float = STRENGTH.default
     start_s: float | None = None
     end_s: float | None = None
-    fade_s: float = DEFAULT_FADE_S  # equal-power crossfade each side of an inpainted region
+    fade_s: float = FADE_S.default  # equal-power crossfade each side of an inpainted region
     extend_s: float | None = None
 
     def problems(self) -> list[str]:
@@ -99,20 +89,21 @@ class EditRequest:
             found.append("the clip is empty")
         if self.clip.duration_s > MAX_DURATION_S and self.operation != "extend":  # extend: a tail window
             found.append(f"the clip is {self.clip.duration_s:.2f} s; the limit is {MAX_DURATION_S:g} s")
-        if self.operation == "transfer" and not 0 <= self.strength <= 1:
-            found.append(f"strength must be between 0 and 1, got {self.strength:g}")
+        if self.operation == "transfer" and (problem := STRENGTH.problem(self.strength)):
+            found.append(problem)
         if self.operation == "inpaint":
             found += self._region_problems()
-        if self.operation == "extend" and not (
-            self.extend_s is not None and 0 < self.extend_s <= MAX_DURATION_S / 2
-        ):
-            found.append(f"extend by more than 0 and at most {MAX_DURATION_S / 2:g} s, got {self.extend_s}")
+        if self.operation == "extend":
+            if self.extend_s is None:
+                found.append(f"extend needs a length: between {EXTEND_S.span()}")
+            elif problem := EXTEND_S.problem(self.extend_s):
+                found.append(problem)
         if generation.rerank and self.operation == "vary":
             found.append("re-ranking scores a prompt, and variations have none")
         if generation.loop and self.operation in ("inpaint", "extend"):
             found.append(f"loop applies to generate, transfer and vary, not {self.operation}")
-        if not 0 <= self.fade_s <= 1:
-            found.append(f"the crossfade must be between 0 and 1 s, got {self.fade_s:g}")
+        if problem := FADE_S.problem(self.fade_s):
+            found.append(problem)
         return found
 
     def _region_problems(self) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,8 +22,23 @@ import torch
 from .errors import GenerationCancelled
 from .schedule import ScheduleConfig, ddim_timesteps, dpm_timesteps
 
+
+@dataclass
+class Start:
+    """Where sampling begins: pure noise (generation), or a clip's latent noised to `strength`.
+
+    With `keep` (inpainting) the clip's latent is re-injected after every step where keep is 1.
+    """
+
+    noise: torch.Tensor  # (B, C, T, F)
+    generator: torch.Generator  # the seed's stream after drawing `noise`
+    clip_latent: torch.Tensor | None = None  # (B, C, T, F), scaled VAE latent of the clip
+    strength: float = 1.0  # 1: start from pure noise; 0: return clip_latent as it is
+    keep: torch.Tensor | None = None  # (1, 1, T, 1)
+
+
 Model = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-Callback = Callable[[int, int], None]
+Progress = Callable[[int, int], None]
 # after_step(i, latent) -> latent: runs after step i; inpainting re-injects the known region there.
 AfterStep = Callable[[int, torch.Tensor], torch.Tensor]
 
@@ -81,7 +97,7 @@ def predict_x0_eps(
     return output, (latent - alpha * output) / sigma  # "sample": the model predicts x0
 
 
-def _step_done(step: int, total: int, callback: Callback | None, cancel: threading.Event | None) -> None:
+def _step_done(step: int, total: int, callback: Progress | None, cancel: threading.Event | None) -> None:
     if callback is not None:
         callback(step + 1, total)
     if cancel is not None and cancel.is_set() and step + 1 < total:
@@ -93,10 +109,11 @@ def sample_ddim(
     latent: torch.Tensor,
     config: ScheduleConfig,
     alphas_cumprod: torch.Tensor,
+    *,
     steps: int,
     eta: float = 0.0,
     generator: torch.Generator | None = None,
-    callback: Callback | None = None,
+    callback: Progress | None = None,
     cancel: threading.Event | None = None,
     first_step: int = 0,
     after_step: AfterStep | None = None,
@@ -133,8 +150,9 @@ def sample_dpmpp_2m(
     latent: torch.Tensor,
     config: ScheduleConfig,
     alphas_cumprod: torch.Tensor,
+    *,
     steps: int,
-    callback: Callback | None = None,
+    callback: Progress | None = None,
     cancel: threading.Event | None = None,
     first_step: int = 0,
     after_step: AfterStep | None = None,

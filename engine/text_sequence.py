@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from .checkpoints import read_json
 from .errors import EngineError, first_line
 
 log = logging.getLogger(__name__)
@@ -146,8 +147,6 @@ class VitsTextEncoder:
 
 def load_second_encoder(folder: Path, allow_pickle: bool = False) -> T5TextEncoder | VitsTextEncoder:
     """text_encoder_2/: FLAN-T5 (sound, music) or VITS (speech), by its config's model_type."""
-    from .checkpoints import read_json
-
     if not (folder / "text_encoder_2").is_dir():
         raise EngineError(f"{folder}: component folder text_encoder_2/ is missing")
     if read_json(folder / "text_encoder_2" / "config.json").get("model_type") == "vits":

@@ -5,22 +5,23 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PyQt6.QtCore import QSettings
 from PyQt6.QtWidgets import QApplication
 
 from ..engine.default_model import list_models
-from ..engine.errors import EngineError
-from ..host_bridge.journal import default_data_folder
-from ..host_bridge.midi import MidiControl
-from ..host_bridge.service import DEFAULT_PORT, BridgeService, ServiceSettings
+from ..host_bridge.daw.midi import MidiControl
+from ..host_bridge.errors import BridgeError
+from ..host_bridge.home import data_folder
+from ..host_bridge.osc.runner import model_loader
+from ..host_bridge.osc.service import DEFAULT_PORT, BridgeService, ServiceSettings
 from ..presets import load_library
 from .history import History
-from .link import BridgeLink, model_loader
+from .link import BridgeLink
 from .player import Player
 from .window import MainWindow
 
@@ -44,7 +45,7 @@ class App:
 def app_settings() -> QSettings:
     """QSettings in the platform's place; under $SOUNDLOOM_DATA_DIR when that is set (tests, portable use)."""
     if os.environ.get("SOUNDLOOM_DATA_DIR"):
-        return QSettings(str(default_data_folder() / "settings.ini"), QSettings.Format.IniFormat)
+        return QSettings(str(data_folder() / "settings.ini"), QSettings.Format.IniFormat)
     return QSettings("Soundloom", "Soundloom")
 
 
@@ -74,18 +75,18 @@ def start_app(
     messages = []
     try:
         service.start()
-    except EngineError as error:
+    except BridgeError as error:
         messages.append(f"{error}; DAW requests are off until the port is free (Settings > OSC port)")
         service.start(listen=False)
     link = BridgeLink(service)
-    history = History(default_data_folder() / "history.sqlite")
+    history = History(data_folder() / "history.sqlite")
     window = MainWindow(link, history, settings, load_library(), Player(), model_choices(model, settings))
     midi = None
     if midi_api is not None:  # MIDI clock and take audition, as `soundloom serve --midi`
-        midi = MidiControl(service.tempo, service.bridge.latest_takes)
+        midi = MidiControl(service.tempo, service.latest_takes)
         try:
             messages.append(f"MIDI input: {midi.open_virtual_port(api=midi_api)}")
-        except EngineError as error:
+        except BridgeError as error:
             messages.append(str(error))
             midi = None
     for message in messages:
@@ -93,10 +94,12 @@ def start_app(
     return App(window, service, link, history, midi)
 
 
-def run_gui(args: argparse.Namespace) -> int:
+def run_gui(**options: Any) -> int:
+    """The app with its window shown, until the window closes (the command line's `soundloom gui`);
+    `options` are start_app's."""
     qt_app = QApplication.instance() or QApplication(["soundloom"])
     qt_app.setApplicationName("Soundloom")
-    app = start_app(args.model, args.osc_port, args.root, args.out, args.device, args.dtype, args.midi)
+    app = start_app(**options)
     app.window.show()
     try:
         return qt_app.exec()

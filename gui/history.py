@@ -1,6 +1,13 @@
 """Every job the window has seen, with its parameters and files, in SQLite in the user data folder.
 
 No Qt here. Takes carry the user's own marks (star, name) beside the job that made them.
+
+Why a second store beside the bridge's journal (host_bridge/osc/journal.py): the journal is the bridge's
+write-ahead log, one row per accepted request, written before `accepted` with synchronous=FULL so a
+crash loses nothing, and read back only to recover unfinished jobs. This is the user's library: every
+take with its star and its new name after a rename or a re-render, searched as they type. A headless
+`soundloom serve` has no such library, and the journal must not grow the app's columns or wait on its
+searches; the two share the job's request id and state names (host_bridge/osc/job.py).
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ from typing import Any
 from PyQt6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PyQt6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionProgressBar
 
+from ..host_bridge.osc.job import CANCELLED, FAILED, QUEUED
+
 COLUMNS = ("Job", "From", "Prompt", "Progress", "State")
 PROGRESS_COLUMN = COLUMNS.index("Progress")
 
@@ -20,7 +22,7 @@ class JobRow:
     kind: str
     prompt: str
     origin: str
-    state: str = "queued"  # queued | running | done | failed | cancelled
+    state: str = QUEUED  # queued | running | done | failed | cancelled (host_bridge/osc/job.py)
     fraction: float = 0.0
     detail: str = ""
     files: list[str] = field(default_factory=list)
@@ -59,7 +61,7 @@ class JobsModel(QAbstractTableModel):
             row.origin,
             row.prompt,
             row.fraction,
-            row.state + (f": {row.detail}" if row.state in ("failed", "cancelled") else ""),
+            row.state + (f": {row.detail}" if row.state in (FAILED, CANCELLED) else ""),
         )[index.column()]
 
     def row_of(self, request_id: str) -> int | None:

@@ -8,31 +8,14 @@ there, never by the GUI's modules).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
-from ..engine.errors import EngineError
-from ..host_bridge.jobs import Job
-from ..host_bridge.osc_transport import ReplyTarget
-from ..host_bridge.protocol import PREFIX, Command, parse
-from ..host_bridge.service import BridgeService
-
-
-def model_loader(device: str = "auto", dtype: str = "float32") -> Callable[[str], Any]:
-    """Loads a model by name ('default', a folder, a hub id), on the worker thread that first needs it."""
-
-    def load(model_id: str) -> Any:
-        from ..engine.default_model import resolve_model
-        from ..engine.pipeline import load_model  # imports torch, on the worker thread
-
-        try:
-            return load_model(resolve_model(model_id), device=device, dtype=dtype)
-        except Exception as error:
-            raise EngineError(f"cannot load the model {model_id}: {error}") from None
-
-    return load
+from ..host_bridge.osc.protocol import PREFIX, Command, parse
+from ..host_bridge.osc.service import BridgeService
+from ..host_bridge.osc.transport import ReplyTarget
 
 
 def origin_of(reply_record: dict[str, Any]) -> str:
@@ -52,19 +35,24 @@ class AppReply(ReplyTarget):
 
 
 class BridgeLink(QObject):
-    job_queued = pyqtSignal(str, object, str)  # request id, Command, origin
-    job_event = pyqtSignal(str, str, object)  # request id, "progress" | "done" | "error", payload
+    """The window's one way to the bridge service: its public methods, and its job events as a Qt
+    signal, delivered on the GUI thread (a queued connection) whatever thread the job ran on."""
+
+    job_event = pyqtSignal(object)  # a JobEvent: JobQueued, JobProgress, JobDone or JobFailed
 
     def __init__(self, service: BridgeService):
         super().__init__()
         self.service = service
-        service.bridge.watchers.append(self._watch)
+        service.watch(self.job_event.emit)
 
-    def _watch(self, job: Job, event: str, payload: Any) -> None:
-        if event == "queued":
-            self.job_queued.emit(job.request_id, job.command, origin_of(payload))
-        else:
-            self.job_event.emit(job.request_id, event, payload)
+    @property
+    def output(self) -> Path:
+        """The folder takes are written to."""
+        return self.service.output
+
+    @property
+    def default_osc_port(self) -> int:
+        return self.service.settings.osc_port
 
     def submit(self, kind: str, request_id: str, values: list[str], options: dict[str, Any]) -> Command:
         """Check and queue a job exactly as an OSC request would be; ProtocolError says what is wrong."""
@@ -72,30 +60,31 @@ class BridgeLink(QObject):
         for key, value in options.items():
             args += [key, value]
         command = parse(PREFIX + kind, args)
-        self.service.bridge.submit(command, AppReply())
+        self.service.submit(command, AppReply())
         return command
 
     def cancel(self, request_id: str) -> bool:
-        return self.service.bridge.queue.cancel(request_id)
+        return self.service.cancel(request_id)
 
-    def push_take(self, path: str, duration_s: float, sample_rate: int) -> None:
-        """Offer a take to the DAWs' "receive takes" actions (REAPER, Ardour) through the spool folder."""
-        self.service.take_outbox.push(path, duration_s, sample_rate)
+    def push_take(self, path: str, duration_s: float, sample_rate: int, osc_port: int = 0) -> None:
+        """Offer a take to the DAWs' "receive takes" actions (REAPER, Ardour) through the spool folder,
+        and as `/soundloom/take` to an OSC listener on `osc_port` (0: none)."""
+        self.service.push_take(path, duration_s, sample_rate, osc_port)
 
     def use_model(self, model_id: str) -> None:
-        self.service.runner.use_model(model_id)
+        self.service.use_model(model_id)
 
     def engine_status(self) -> str:
-        facts = self.service.runner.model_status()
+        facts = self.service.model_status()
         if facts is None:
             return "engine: the model loads with the first job"
         memory = f", {facts['allocated_mb']:.0f} MB allocated" if "allocated_mb" in facts else ""
         return f"engine: {facts['device']} {facts['dtype']}, weights {facts['weights_mb']:.0f} MB{memory}"
 
     def daw_status(self, now: float) -> str:
-        udp = self.service.udp
-        listening = f"OSC :{udp.port}" if udp else "OSC off"
-        last = self.service.bridge.last_message
+        port = self.service.udp_port
+        listening = f"OSC :{port}" if port else "OSC off"
+        last = self.service.last_message()
         if last is None:
             return f"{listening}, no DAW message yet"
         return f"{listening}, last {last[1]} {now - last[0]:.0f} s ago"

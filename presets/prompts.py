@@ -10,16 +10,12 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..engine.limits import DURATION_S, GUIDANCE_SCALE, SAMPLER, STEPS, VARIATIONS
 from .errors import PresetError
-from .fields import Param, check_keys, flag, number, text
+from .fields import check_keys, flag, text
 
-GENERATION_FIELDS = {  # preset key -> (GenerationRequest field, allowed range)
-    "duration_s": ("duration_s", Param(5.0, 0.04, 60.0, "s")),
-    "steps": ("steps", Param(25, 1, 1000)),
-    "guidance_scale": ("guidance_scale", Param(2.5, 0.0, 30.0)),
-    "variations": ("variations", Param(1, 1, 16)),
-}
-WHOLE_NUMBERS = {"steps", "variations"}
+# The GenerationRequest fields a preset may set, under their own names, with the engine's ranges.
+GENERATION_LIMITS = {limit.field: limit for limit in (DURATION_S, STEPS, GUIDANCE_SCALE, VARIATIONS, SAMPLER)}
 
 
 @dataclass(frozen=True)
@@ -59,7 +55,7 @@ class PromptPreset:
 
 def parse_prompt_preset(data: dict[str, Any]) -> PromptPreset:
     allowed = {"kind", "name", "description", "template", "negative_prompt", "variables", "fx"}
-    check_keys(data, allowed | set(GENERATION_FIELDS) | {"sampler", "loop"})
+    check_keys(data, allowed | set(GENERATION_LIMITS) | {"loop"})
     name = text(data, "name", required=True)
     template = text(data, "template", required=True)
     variables = data.get("variables", {})
@@ -76,19 +72,12 @@ def parse_prompt_preset(data: dict[str, Any]) -> PromptPreset:
     if unused:
         raise PresetError(f"{sorted(unused)[0]!r} is not a blank in the template", key="variables")
     settings: dict[str, Any] = {}
-    for key, (request_field, param) in GENERATION_FIELDS.items():
+    for key, limit in GENERATION_LIMITS.items():
         if key in data:
-            value = number(data, key, param)
-            if key in WHOLE_NUMBERS:
-                if value != int(value):
-                    raise PresetError(f"must be a whole number, got {data[key]!r}", key=key)
-                value = int(value)
-            settings[request_field] = value
-    if "sampler" in data:
-        sampler = text(data, "sampler")
-        if sampler not in ("ddim", "dpm++"):
-            raise PresetError(f"must be ddim or dpm++, got {sampler!r}", key="sampler")
-        settings["sampler"] = sampler
+            problem = limit.problem(data[key])
+            if problem:
+                raise PresetError(problem, key=key)
+            settings[key] = float(data[key]) if key == DURATION_S.field else data[key]
     if "loop" in data:
         settings["loop"] = flag(data, "loop")
     return PromptPreset(

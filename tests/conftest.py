@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 # Before anything loads PortAudio or Qt: sound goes to ALSA's null device, windows render offscreen.
@@ -13,9 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # for reference_checkpoint
-
-from reference_checkpoint import build_checkpoint, load_reference_pipeline
+from .helpers.reference_checkpoint import build_checkpoint, load_reference_pipeline
 
 REFERENCE_CONFIGS = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "published-configs"
 
@@ -65,34 +62,34 @@ def full_clap_model(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def tiny_audioldm2(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from reference_audioldm2 import build_audioldm2_checkpoint
+    from .helpers.reference_audioldm2 import build_audioldm2_checkpoint
 
     return build_audioldm2_checkpoint(tmp_path_factory.mktemp("checkpoints") / "tiny-audioldm2")
 
 
 @pytest.fixture(scope="session")
 def audioldm2_model(tiny_audioldm2: Path):
-    from soundloom.engine.pipeline import load_model
+    from soundloom.engine.loader import load_model
 
     return load_model(str(tiny_audioldm2), device="cpu", dtype="float32")
 
 
 @pytest.fixture(scope="session")
 def audioldm2_reference(tiny_audioldm2: Path):
-    from reference_audioldm2 import load_audioldm2_reference
+    from .helpers.reference_audioldm2 import load_audioldm2_reference
 
     return load_audioldm2_reference(tiny_audioldm2)
 
 
 @pytest.fixture(scope="session")
 def tiny_audioldm2_speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from reference_audioldm2 import build_audioldm2_speech_checkpoint
+    from .helpers.reference_audioldm2 import build_audioldm2_speech_checkpoint
 
     return build_audioldm2_speech_checkpoint(tmp_path_factory.mktemp("checkpoints") / "tiny-audioldm2-speech")
 
 
 @pytest.fixture(scope="session")
 def speech_model(tiny_audioldm2_speech: Path):
-    from soundloom.engine.pipeline import load_model
+    from soundloom.engine.loader import load_model
 
     return load_model(str(tiny_audioldm2_speech), device="cpu", dtype="float32")

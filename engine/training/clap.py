@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..audio import MelConfig, normalize_waveform, waveform_to_mel
+from ..checkpoints import load_component, read_json
 from ..errors import EngineError
 from ..models.clap_audio import AudioEncoder, AudioEncoderConfig, audio_encoder_config_json
 from ..models.sentence import (
@@ -183,8 +184,6 @@ def pooled_pretrained(captions: list[str], batch: int = 256) -> torch.Tensor:
 
 def load_pair(folder: Path) -> tuple[AudioEncoder, TextProjection, SentenceEncoderConfig]:
     """The audio encoder, text projection (float32) and text config of a CLAP run or soundloom checkpoint."""
-    from ..checkpoints import load_component, read_json
-
     if not all((folder / name / "config.json").is_file() for name in ("audio_encoder", "text_encoder")):
         raise EngineError(f"{folder} holds no CLAP pair (audio_encoder/ and text_encoder/)")
     audio = load_component(folder / "audio_encoder", AudioEncoder, AudioEncoderConfig, "transformers")

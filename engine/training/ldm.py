@@ -32,6 +32,7 @@ from ..models.clap_audio import AudioEncoder, AudioEncoderConfig
 from ..models.unet import UNet, UNetConfig
 from ..models.vae import AutoencoderKL, VAEConfig
 from ..models.vocoder import HifiGan, VocoderConfig
+from ..pipeline import AudioLDM
 from ..requests import GenerationRequest
 from ..schedule import ScheduleConfig, alphas_cumprod
 from ..text import SentenceTextEncoder, load_text_encoder
@@ -49,7 +50,6 @@ AUDIOLDM_SCHEDULE = {
     "num_train_timesteps": 1000,
     "prediction_type": "epsilon",
 }
-FROZEN_PARTS = ("vae", "vocoder", "text_encoder", "audio_encoder")
 
 
 def default_unet_config(projection_dim: int = 256, sample_size: int = 64) -> dict:
@@ -280,8 +280,6 @@ class LDMTrainer:
 
     def pipeline(self):
         """An AudioLDM pipeline around the EMA UNet, for previews."""
-        from ..pipeline import AudioLDM
-
         if self.vocoder is None:  # loaded at the first preview, then kept
             vocoder = load_component(self.vocoder_dir, HifiGan, VocoderConfig, "transformers")
             self.vocoder = vocoder.float().to(self.device)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 from ..errors import EngineError, GenerationCancelled
 
@@ -80,7 +81,7 @@ def export_component(
 
 
 def plot_losses(losses: list[tuple[int, float]], path: Path, title: str) -> None:
-    import matplotlib
+    import matplotlib  # the [train] extra: only a training run draws its losses
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
@@ -194,10 +195,6 @@ def package_checkpoint(model_dir: Path, out_dir: Path, dtype: torch.dtype = torc
 
     Written to a staging folder and renamed into place, so a failure never leaves half a checkpoint.
     """
-    import shutil
-
-    from safetensors.torch import load_file
-
     if not (model_dir / "model_index.json").is_file():
         raise EngineError(f"{model_dir} is not a checkpoint folder (no model_index.json)")
     if out_dir.exists():

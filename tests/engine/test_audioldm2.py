@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 from soundloom.engine import EngineError, GenerationRequest
-from soundloom.engine.audioldm2 import AudioLDM2, Streams
+from soundloom.engine.audioldm2 import AudioLDM2
 from soundloom.engine.checkpoints import load_module
+from soundloom.engine.conditions import Streams
 from soundloom.engine.models.unet import UNet, UNetConfig
 
 PROMPT = "a dog barks in the rain"
@@ -196,7 +197,7 @@ def test_unet_with_both_streams_equals_the_reference(tiny_audioldm2: Path) -> No
 @pytest.mark.slow
 def test_full_size_audioldm2_unet_step_equals_diffusers() -> None:
     """cvssp/audioldm2's published UNet config, random weights, one step on a 10.24 s latent."""
-    from conftest import REFERENCE_CONFIGS
+    from ..conftest import REFERENCE_CONFIGS
 
     raw = json.loads((REFERENCE_CONFIGS / "audioldm2.unet.json").read_text())
     reference, ours = unet_pair(raw)
@@ -211,7 +212,7 @@ def test_full_size_audioldm2_unet_step_equals_diffusers() -> None:
 def test_a_missing_language_model_is_named(tiny_audioldm2: Path, tmp_path: Path) -> None:
     import shutil
 
-    from soundloom.engine.pipeline import load_model
+    from soundloom.engine.loader import load_model
 
     broken = Path(shutil.copytree(tiny_audioldm2, tmp_path / "no-gpt2"))
     shutil.rmtree(broken / "language_model")
@@ -225,7 +226,7 @@ def test_a_folder_mixing_families_is_refused(
     """An AudioLDM 2 index with AudioLDM's UNet (a class-embedding UNet, no text streams) inside."""
     import shutil
 
-    from soundloom.engine.pipeline import load_model
+    from soundloom.engine.loader import load_model
 
     mixed = Path(shutil.copytree(tiny_audioldm2, tmp_path / "mixed"))
     shutil.rmtree(mixed / "unet")
@@ -261,7 +262,7 @@ def test_a_batch_of_two_prompts_equals_the_reference(audioldm2_model, audioldm2_
 @pytest.mark.parametrize("negative", ["", "noise"])
 def test_speech_waveforms_equal_the_reference(speech_model, tiny_audioldm2_speech: Path, negative) -> None:
     """A speech checkpoint: VITS reads the transcript, learned positions, 16 LOA states."""
-    from reference_audioldm2 import load_audioldm2_reference
+    from ..helpers.reference_audioldm2 import load_audioldm2_reference
 
     assert speech_model.speech and speech_model.language_model.new_tokens == 16
     request = GenerationRequest(
@@ -311,7 +312,7 @@ def test_finetune_says_its_recipe_is_audioldms(tiny_audioldm2: Path) -> None:
 def test_variations_of_a_clip_condition_on_its_clap_audio_embedding(audioldm2_model) -> None:
     """`vary` on AudioLDM 2: the clip's CLAP audio embedding replaces the text one in GPT-2's input."""
     from soundloom.engine import Clip, EditRequest
-    from soundloom.engine.pipeline import Start
+    from soundloom.engine.sampling import Start
 
     square = np.where(np.arange(16000) % 400 < 200, 0.5, -0.5).astype(np.float32)  # the model's own level
     clip = Clip(square[:, None], 16000)

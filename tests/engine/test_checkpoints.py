@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,8 @@ from safetensors.torch import load_file, save_file
 from soundloom.engine import EngineError, GenerationRequest
 from soundloom.engine.checkpoints import inspect_checkpoint, resolve_checkpoint
 from soundloom.engine.pipeline import AudioLDM
+
+from ..helpers.hub_cache import put_in_hub_cache
 
 UNET_WEIGHTS = Path("unet/diffusion_pytorch_model.safetensors")
 
@@ -122,16 +123,6 @@ def test_audioldm2_checkpoints_are_recognised_and_refused_clearly(checkpoint_cop
     index_file.write_text(json.dumps(index))
     with pytest.raises(EngineError, match=r"is an audioldm2 checkpoint"):
         load(checkpoint_copy)
-
-
-def put_in_hub_cache(checkpoint: Path, cache: Path, repo_id: str) -> Path:
-    """Lay a checkpoint out as huggingface_hub's cache does: refs/main -> snapshots/<commit>/."""
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    repo = cache / f"models--{repo_id.replace('/', '--')}"
-    shutil.copytree(checkpoint, repo / "snapshots" / commit)
-    (repo / "refs").mkdir(parents=True)
-    (repo / "refs" / "main").write_text(commit)
-    return repo / "snapshots" / commit
 
 
 def test_hub_id_resolves_from_the_cache_without_network(

@@ -13,7 +13,7 @@ import torch
 from soundloom.engine import Clip, EditRequest, EngineError, GenerationRequest, read_clip
 from soundloom.engine.audio import MelConfig, waveform_to_mel
 from soundloom.engine.clip import equal_power_splice
-from soundloom.engine.pipeline import Start
+from soundloom.engine.sampling import Start
 
 PROMPT = GenerationRequest("a metal door", steps=6, guidance_scale=2.5, seed=11)
 
@@ -306,7 +306,7 @@ def test_rerank_orders_by_clap_score(default_model) -> None:
         (dict(operation="inpaint", start_s=0.2, end_s=1.5), "must be non-empty and inside the clip"),
         (dict(operation="inpaint", start_s=-0.1, end_s=0.3), "must be non-empty and inside the clip"),
         (dict(operation="inpaint"), "inpainting needs a region"),
-        (dict(operation="extend", extend_s=0.0), "extend by more than 0"),
+        (dict(operation="extend", extend_s=0.0), r"extend must be between 0\.04 and 30 s, got 0"),
         (dict(operation="inpaint", start_s=0.1, end_s=0.2, generation=replace(PROMPT, loop=True)), "loop"),
         (dict(generation=replace(PROMPT, prompt=" ")), "the prompt is empty"),
         (dict(generation=replace(PROMPT, duration_s=2.0)), "the clip sets the duration"),

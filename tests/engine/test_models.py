@@ -84,8 +84,9 @@ def test_vocoder_equals_speecht5_hifigan(tiny_checkpoint: Path) -> None:
 @pytest.mark.slow
 def test_full_size_audioldm_s_unet_step_equals_diffusers(tmp_path: Path) -> None:
     """cvssp/audioldm-s-full-v2's published UNet config, random weights, one step on a 10.24 s latent."""
-    from conftest import REFERENCE_CONFIGS
     from diffusers import UNet2DConditionModel
+
+    from ..conftest import REFERENCE_CONFIGS
 
     raw = json.loads((REFERENCE_CONFIGS / "audioldm-s-full-v2.unet.json").read_text())
     torch.manual_seed(0)

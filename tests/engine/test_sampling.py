@@ -7,10 +7,11 @@ import threading
 import numpy as np
 import pytest
 import torch
-from reference_checkpoint import AUDIOLDM_SCHEDULER
 from soundloom.engine.errors import GenerationCancelled
 from soundloom.engine.sampling import guided, sample_ddim, sample_dpmpp_2m
 from soundloom.engine.schedule import ScheduleConfig, alphas_cumprod, ddim_timesteps, dpm_timesteps
+
+from ..helpers.reference_checkpoint import AUDIOLDM_SCHEDULER
 
 BASE = AUDIOLDM_SCHEDULER
 
@@ -69,7 +70,7 @@ def test_ddim_equals_diffusers(prediction_type: str, eta: float) -> None:
         start.clone(),
         config,
         alphas_cumprod(config),
-        12,
+        steps=12,
         eta=eta,
         generator=torch.Generator("cpu").manual_seed(7),
     )
@@ -89,7 +90,7 @@ def test_dpmpp_2m_equals_diffusers(prediction_type: str, steps: int) -> None:
     config = ScheduleConfig.from_dict(raw)
     start = torch.randn(2, 4, 8, 16, generator=torch.Generator().manual_seed(0))
     expected = reference_run(DPMSolverMultistepScheduler(**raw), start.clone(), steps)
-    got = sample_dpmpp_2m(toy_model, start.clone(), config, alphas_cumprod(config), steps)
+    got = sample_dpmpp_2m(toy_model, start.clone(), config, alphas_cumprod(config), steps=steps)
     # We use expm1(-h) where diffusers writes exp(-h) - 1: more accurate for small h, and ~2e-5 apart
     # after 20 steps. A wrong solver order or step would be off by 1e-2 or more.
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
@@ -123,9 +124,9 @@ def test_progress_and_cancellation_between_steps() -> None:
     start = torch.randn(1, 4, 8, 16)
     with pytest.raises(GenerationCancelled):
         sample_dpmpp_2m(
-            toy_model, start, config, alphas_cumprod(config), 10, callback=progress, cancel=cancel
+            toy_model, start, config, alphas_cumprod(config), steps=10, callback=progress, cancel=cancel
         )
     assert seen == [(1, 10), (2, 10), (3, 10)]
     seen.clear()
-    sample_ddim(toy_model, start, config, alphas_cumprod(config), 4, callback=progress)
+    sample_ddim(toy_model, start, config, alphas_cumprod(config), steps=4, callback=progress)
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]

@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from bridge_process import OscDump, free_port, start_bridge
-from fake_ableton import FakeClip, FakeLive
-from soundloom.engine.errors import EngineError
-from soundloom.host_bridge.live import AbletonOSC, read_selected_clip
-from test_cli import soundloom
+from soundloom.host_bridge.daw.live import AbletonOSC, read_selected_clip
+from soundloom.host_bridge.errors import BridgeError
+
+from ..helpers.bridge_process import OscDump, free_port, start_bridge
+from ..helpers.cli import soundloom
+from ..helpers.fake_ableton import FakeClip, FakeLive
 
 RATE = 16_000
 
@@ -176,7 +177,7 @@ def test_an_error_inside_live_is_reported_at_once_in_lives_words(live, bridge) -
     live.selected_is_return_track = True  # AbletonOSC's view getter raises: a return track is not a track
     with AbletonOSC("127.0.0.1", live.port, live.reply_port, timeout=10) as osc:
         started = time.monotonic()
-        with pytest.raises(EngineError) as refused:
+        with pytest.raises(BridgeError) as refused:
             read_selected_clip(osc)
         assert time.monotonic() - started < 1.0  # Live's /live/error, not the 10 s timeout
     assert "Live refused /live/view/get/selected_clip: Error handling OSC message:" in str(refused.value)

@@ -22,9 +22,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 import soundloom.host_bridge as host_bridge
-from bridge_process import start_bridge
-from lua_values import lua_literal
-from soundloom.host_bridge.take_outbox import TakeOutbox
+from soundloom.host_bridge.daw.take_outbox import TakeOutbox
+
+from ..helpers.bridge_process import start_bridge
+from ..helpers.lua_values import lua_literal
 
 ARDOUR_LUA = shutil.which("ardour7-lua") or pytest.fail("ardour7-lua missing: apt-get install ardour")
 ARDOUR_EXPORT = shutil.which("ardour7-export") or pytest.fail(

@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from bridge_process import OscDump, free_port, oscsend, start_bridge
 from pythonosc.osc_message_builder import OscMessageBuilder
-from soundloom.host_bridge.osc_transport import decode, encode, slip_encode
+from soundloom.host_bridge.osc_codec import decode, encode, slip_encode
+
+from ..helpers.bridge_process import OscDump, free_port, oscsend, start_bridge
 
 LONG_JOB = ("steps", 1000, "duration", 10.0)  # seconds of work on the tiny model: time to cancel or kill
 
@@ -460,7 +461,7 @@ def test_the_journal_reports_or_reruns_jobs_after_kill_9(tiny_checkpoint, tmp_pa
 
 
 def test_soundloom_send_waits_prints_paths_and_fails_clearly(bridge, tmp_path) -> None:
-    from test_cli import soundloom
+    from ..helpers.cli import soundloom
 
     run = soundloom(
         "send", "generate", "wind", "--port", bridge.port, "--duration", "0.3", "--steps", "2", "--wait"
@@ -479,7 +480,7 @@ def test_soundloom_send_waits_prints_paths_and_fails_clearly(bridge, tmp_path) -
 
 def test_the_model_key_runs_a_job_on_either_family(tiny_checkpoint, tiny_audioldm2, tmp_path) -> None:
     """`serve --model A --model B`: each request may pick its model; an unlisted one is refused."""
-    from soundloom.host_bridge.wav_metadata import read_provenance
+    from soundloom.host_bridge.delivery.wav_metadata import read_provenance
 
     bridge = start_bridge(tiny_checkpoint, tmp_path / "two-models", "--model", str(tiny_audioldm2))
     dump = OscDump()

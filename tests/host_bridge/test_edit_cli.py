@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from test_cli import files_in, soundloom
+
+from ..helpers.cli import files_in, soundloom
 
 FAST = ("--steps", "3", "--seed", "7")
 
@@ -109,7 +110,7 @@ def test_variations_on_a_text_only_checkpoint_say_why(
         (("transfer", "{empty}", "x"), "the file holds no audio"),
         (("transfer", "{long}", "x"), "longer than the 60 s limit"),
         (("transfer", "{missing}", "x"), "no such file"),
-        (("extend", "{clip}", "x", "--seconds", "0"), "extend by more than 0"),
+        (("extend", "{clip}", "x", "--seconds", "0"), "extend must be between 0.04 and 30 s, got 0"),
         (("inpaint", "{clip}", "x", "--start", "0.1", "--end", "0.2", "--steps", "0"), "steps must be"),
     ],
 )

@@ -15,10 +15,11 @@ import mido
 import numpy as np
 import pytest
 import soundfile as sf
-from bridge_process import OscDump, oscsend, start_bridge
-from soundloom.engine.errors import EngineError
-from soundloom.host_bridge.midi import MidiControl, Player
-from soundloom.host_bridge.tempo import Tempo, TempoState
+from soundloom.host_bridge.daw.midi import MidiControl, Player
+from soundloom.host_bridge.daw.tempo import Tempo, TempoState
+from soundloom.host_bridge.errors import BridgeError
+
+from ..helpers.bridge_process import OscDump, oscsend, start_bridge
 
 JACKD = shutil.which("jackd") or pytest.fail("jackd missing: apt-get install jackd2")
 JACK_LSP = shutil.which("jack_lsp") or pytest.fail("jack_lsp missing: apt-get install jackd2")
@@ -148,9 +149,9 @@ def test_the_virtual_port_says_clearly_why_it_cannot_open(monkeypatch: pytest.Mo
     monkeypatch.setenv("JACK_DEFAULT_SERVER", f"no-such-server-{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv("JACK_NO_START_SERVER", "1")
     control = MidiControl(TempoState(), takes=list, play=print)
-    with pytest.raises(EngineError, match=r"virtual MIDI port \(jack: .*JACK server not running.*\)"):
+    with pytest.raises(BridgeError, match=r"virtual MIDI port \(jack: .*JACK server not running.*\)"):
         control.open_virtual_port(api="jack")
-    with pytest.raises(EngineError, match=r"unknown MIDI API 'coreaudio'"):
+    with pytest.raises(BridgeError, match=r"unknown MIDI API 'coreaudio'"):
         control.open_virtual_port(api="coreaudio")
 
 

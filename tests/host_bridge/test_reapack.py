@@ -10,9 +10,10 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
 import soundloom.host_bridge as host_bridge
-from lua_values import lua_literal
-from soundloom.host_bridge.deliver import soundloom_version
-from soundloom.host_bridge.reapack import PUBLISHED, local_index, published_index
+from soundloom.host_bridge.daw.reapack import PUBLISHED, local_index, published_index
+from soundloom.host_bridge.home import soundloom_version
+
+from ..helpers.lua_values import lua_literal
 
 DAW = Path(host_bridge.__file__).parent / "daw"
 INDEX = DAW / "reaper" / "index.xml"
@@ -44,7 +45,7 @@ def test_the_index_lists_exactly_the_shipped_scripts_at_this_version() -> None:
         assert source.text == PUBLISHED.format(version=soundloom_version()) + quote(source.get("file"))
         assert " " not in source.text
     assert INDEX.read_text() == published_index(), (
-        "index.xml is stale: python3 -m soundloom.host_bridge.reapack"
+        "index.xml is stale: python3 -m soundloom.host_bridge.daw.reapack"
     )
 
 

@@ -20,9 +20,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 import soundloom.host_bridge as host_bridge
-from bridge_process import oscsend, start_bridge
-from lua_values import lua_literal
-from soundloom.host_bridge.take_outbox import TakeOutbox
+from soundloom.host_bridge.daw.take_outbox import TakeOutbox
+
+from ..helpers.bridge_process import oscsend, start_bridge
+from ..helpers.lua_values import lua_literal
 
 LUA = shutil.which("lua5.4") or pytest.fail("lua5.4 missing: apt-get install lua5.4")
 ACTIONS = Path(host_bridge.__file__).parent / "daw" / "reaper"

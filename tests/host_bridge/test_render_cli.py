@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from soundloom.host_bridge.deliver import Delivery, write_takes
-from soundloom.host_bridge.wav_metadata import read_bext, read_chunks, read_provenance
+from soundloom.host_bridge.delivery.deliver import Delivery, write_takes
+from soundloom.host_bridge.delivery.wav_metadata import read_bext, read_chunks, read_provenance
 from soundloom.presets import ExportSettings, load_library
 from soundloom.presets.loudness import integrated_loudness
-from test_cli import files_in, generate, soundloom
+
+from ..helpers.cli import files_in, generate, soundloom
 
 RENDER = ("--seed", "11", "--duration", "1.0", "--steps", "2")
 

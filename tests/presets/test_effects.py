@@ -5,9 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from audio_signals import RATE, click, dominant_hz, level_db, noise_burst, sweep, tone
 from soundloom.presets import BUILTIN_EFFECTS, PresetError, build_board
 from soundloom.presets.effects import parse_chain
+
+from ..helpers.audio_signals import RATE, click, dominant_hz, level_db, noise_burst, sweep, tone
 
 
 def process(audio: np.ndarray, effect: dict, folder: Path = Path("."), rate: int = RATE) -> np.ndarray:

@@ -4,10 +4,11 @@ import math
 
 import numpy as np
 import pytest
-from audio_signals import RATE, click, dominant_hz, noise_burst, sweep, tone
 from soundloom.presets import EffectChain, ExportSettings, PresetError, load_library, render, to_pcm
 from soundloom.presets.effects import Effect
 from soundloom.presets.loudness import integrated_loudness, k_weighting, true_peak_dbtp
+
+from ..helpers.audio_signals import RATE, click, dominant_hz, noise_burst, sweep, tone
 
 REVERB = EffectChain("Room", (Effect("Reverb", {"room_size": 0.8, "wet_level": 0.4, "dry_level": 0.8}),))
 

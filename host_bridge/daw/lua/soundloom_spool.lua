@@ -3,7 +3,7 @@
 -- A request is the same message an OSC client would send, as a JSON array written to
 -- spool/requests/ID.json (via a temporary name, so it appears whole); the bridge rewrites
 -- spool/replies/ID.json with every reply so far. Takes the desktop app pushes ("Send to DAW") appear as
--- spool/takes/N.json, with the newest N in spool/takes/latest. See host_bridge/PROTOCOL.md.
+-- spool/takes/N.json, with the newest N in spool/takes/latest. See host_bridge/osc/PROTOCOL.md.
 --
 -- Plain Lua 5.3/5.4 (REAPER embeds either, Ardour 5.3): io, os and string only.
 

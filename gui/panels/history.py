@@ -1,0 +1,89 @@
+"""History: every job this app has seen, searchable; its takes come back into the takes list, and a job
+can run again with its own seed or a new one."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..history import History, JobRecord
+from ..jobs_model import HistoryModel
+from ..takes import Take
+from .ask import NEW_SEEDS
+
+
+class HistoryPanel(QWidget):
+    take_found = pyqtSignal(object)  # a stored Take whose file is still there
+    message = pyqtSignal(str)
+
+    def __init__(self, history: History, submit: Callable[[str, list[str], dict[str, Any]], str | None]):
+        super().__init__()
+        self.history, self.submit = history, submit  # submit(kind, values, options) -> request id
+        self.search = QLineEdit(placeholderText="search prompts, kinds, ids")
+        self.search.textChanged.connect(self.refresh)
+        self.model = HistoryModel()
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        self.table.selectionModel().selectionChanged.connect(self.show_takes)
+        rerun = QPushButton("Re-run")
+        rerun.clicked.connect(lambda: self.rerun(new_seed=False))
+        new_seed = QPushButton("New seed")
+        new_seed.clicked.connect(lambda: self.rerun(new_seed=True))
+        buttons = QHBoxLayout()
+        buttons.addWidget(rerun)
+        buttons.addWidget(new_seed)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.search)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.model.set_records(self.history.jobs(self.search.text()))
+
+    def selected(self) -> JobRecord | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.records[rows[0].row()] if rows else None
+
+    def show_takes(self) -> None:
+        record = self.selected()
+        if record is None:
+            return
+        for stored in self.history.takes(record.request_id):
+            if Path(stored.path).is_file():
+                self.take_found.emit(
+                    Take(stored.path, stored.request_id, stored.duration_s, stored.sample_rate, stored.seed,
+                         record.prompt, starred=stored.starred)
+                )  # fmt: skip
+
+    def rerun(self, new_seed: bool) -> str | None:
+        """Queue the selected job again, as it was or with a new seed; its request id, or None."""
+        record = self.selected()
+        if record is None:
+            self.message.emit("select a job in the history first")
+            return None
+        options = dict(record.options)
+        options.pop("reply_port", None)
+        if new_seed:
+            options["seed"] = random.randrange(NEW_SEEDS)
+        values = {"generate": [record.prompt], "vary": [record.input]}.get(
+            record.kind, [record.input, record.prompt]
+        )
+        return self.submit(record.kind, values, options)

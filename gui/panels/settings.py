@@ -1,0 +1,105 @@
+"""Settings: output folder, the bridge's port, the audio output, export format and the Send-to-DAW port;
+saved in QSettings and restored at start."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PyQt6.QtCore import QSettings, pyqtSignal
+from PyQt6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QWidget
+
+from ...presets import ExportSettings
+from ..player import Player, output_devices
+
+RATES = ("48000", "44100", "96000", "16000")
+BIT_DEPTHS = ("24", "16", "32f")
+LOUDNESS_OFF = 0  # the spin box's "off"
+
+
+class SettingsPanel(QWidget):
+    message = pyqtSignal(str)
+
+    def __init__(self, settings: QSettings, output: str, default_osc_port: int, player: Player):
+        super().__init__()
+        self.settings, self.player = settings, player
+        self._restoring = True
+        self.output_label = QLabel(output)
+        self.output_label.setWordWrap(True)
+        self.osc_port = QSpinBox(minimum=0, maximum=65535)
+        self.device_choice = QComboBox()
+        self.device_choice.addItem("System default", None)
+        for device in output_devices():
+            self.device_choice.addItem(device.name, device.index)
+        self.device_choice.currentIndexChanged.connect(self.change_device)
+        self.export_rate = QComboBox()
+        self.export_rate.addItems(RATES)
+        self.export_bits = QComboBox()
+        self.export_bits.addItems(BIT_DEPTHS)
+        self.export_loudness = QDoubleSpinBox(
+            minimum=-60, maximum=0, value=0, suffix=" LUFS", specialValueText="off"
+        )
+        self.daw_port = QSpinBox(minimum=0, maximum=65535, specialValueText="off")
+        form = QFormLayout(self)
+        form.addRow("Output folder", self.output_label)
+        form.addRow("OSC port (next start)", self.osc_port)
+        form.addRow("Audio output", self.device_choice)
+        form.addRow("Export rate", self.export_rate)
+        form.addRow("Bit depth", self.export_bits)
+        form.addRow("Loudness", self.export_loudness)
+        form.addRow("Send to DAW port", self.daw_port)
+        for widget in (self.osc_port, self.daw_port, self.export_loudness):
+            widget.valueChanged.connect(self.save)
+        for combo in (self.export_rate, self.export_bits):
+            combo.currentTextChanged.connect(self.save)
+        self.default_osc_port = default_osc_port
+
+    def restore(self) -> None:
+        values = self.settings
+        self._restoring = True  # setting the widgets fires their save signals; save nothing half-restored
+        self.osc_port.setValue(int(values.value("osc/port", self.default_osc_port)))
+        self.daw_port.setValue(int(values.value("daw/port", 0)))
+        self.export_rate.setCurrentText(str(values.value("export/rate", "48000")))
+        self.export_bits.setCurrentText(str(values.value("export/bit_depth", "24")))
+        self.export_loudness.setValue(float(values.value("export/loudness", LOUDNESS_OFF)))
+        device = values.value("audio/device", "")
+        if device:
+            found = self.device_choice.findText(str(device))
+            if found < 0:
+                self.message.emit(f"the audio output {device!r} is gone; playing through the system default")
+            else:
+                self.device_choice.setCurrentIndex(found)
+        self._restoring = False
+
+    def save(self) -> None:
+        if self._restoring:
+            return
+        values = self.settings
+        values.setValue("osc/port", self.osc_port.value())
+        values.setValue("daw/port", self.daw_port.value())
+        values.setValue("export/rate", self.export_rate.currentText())
+        values.setValue("export/bit_depth", self.export_bits.currentText())
+        values.setValue("export/loudness", self.export_loudness.value())
+        values.setValue(
+            "audio/device", self.device_choice.currentText() if self.device_choice.currentIndex() else ""
+        )
+
+    def change_device(self) -> None:
+        self.player.stop()
+        self.player.device = self.device_choice.currentData()
+        self.save()
+
+    def export_options(self) -> dict[str, Any]:
+        """The export settings as a job's OSC options."""
+        export = self.export_settings()
+        options: dict[str, Any] = {"rate": export.sample_rate, "bit_depth": export.bit_depth}
+        if export.loudness_lufs is not None:
+            options["loudness"] = export.loudness_lufs
+        return options
+
+    def export_settings(self) -> ExportSettings:
+        loudness = self.export_loudness.value()
+        return ExportSettings(
+            sample_rate=int(self.export_rate.currentText()),
+            bit_depth=self.export_bits.currentText(),
+            loudness_lufs=loudness if loudness < LOUDNESS_OFF else None,
+        )

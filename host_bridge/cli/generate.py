@@ -1,0 +1,156 @@
+"""`soundloom generate` (text to sound) and the edits of a clip: `transfer`, `inpaint`, `extend`, `vary`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ...engine import EditRequest, GeneratedAudio, read_clip
+from ...engine.limits import DURATION_S, EXTEND_S, FADE_S, MAX_DURATION_S, STRENGTH
+from ...presets import load_library
+from ..delivery.deliver import Delivery, deliver
+from ..delivery.files import OutputError, plan_outputs
+from ..errors import BridgeError
+from .options import add_generation_options, generation_request, load_model
+from .progress import ProgressBar
+from .render import add_render_options, delivery_from_args, report
+
+EDIT_NAME = "{input}_{operation}_{prompt}_{seed}_{variation}"
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    generate = commands.add_parser("generate", help="generate sounds from a text prompt")
+    generate.set_defaults(run=run_generate)
+    generate.add_argument("prompt", nargs="?", help="the sound (optional with --preset)")
+    generate.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help=f"{DURATION_S.help()} (default: the model's native length)",
+    )
+    generate.add_argument("--preset", help="a prompt preset: template, negative prompt and settings")
+    generate.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="BLANK=TEXT",
+        help="fill a preset's blank, e.g. surface=snow",
+    )
+    add_generation_options(generate)
+    add_render_options(generate, "{prompt}_{seed}_{variation}")
+
+    transfer = commands.add_parser("transfer", help="re-imagine a clip as the prompt (style transfer)")
+    transfer.add_argument("input", type=Path, help="WAV, AIFF or FLAC, any rate, mono or stereo")
+    transfer.add_argument("prompt")
+    transfer.add_argument(
+        "--strength",
+        type=float,
+        default=STRENGTH.default,
+        help=f"0 keeps the clip, 1 is a fresh generation ({STRENGTH.help()})",
+    )
+    add_generation_options(transfer)
+
+    inpaint = commands.add_parser("inpaint", help="regenerate a time region of a clip from a prompt")
+    inpaint.add_argument("input", type=Path)
+    inpaint.add_argument("prompt")
+    inpaint.add_argument("--start", type=float, required=True, help="region start, seconds")
+    inpaint.add_argument("--end", type=float, required=True, help="region end (exclusive), seconds")
+    inpaint.add_argument(
+        "--fade", type=float, default=FADE_S.default, help=f"equal-power crossfade each side, {FADE_S.help()}"
+    )
+    add_generation_options(inpaint, loop=False)
+
+    extend = commands.add_parser("extend", help="continue a clip by some seconds")
+    extend.add_argument("input", type=Path)
+    extend.add_argument("prompt")
+    extend.add_argument("--seconds", type=float, required=True, help=f"how much to add, {EXTEND_S.span()}")
+    extend.add_argument(
+        "--fade", type=float, default=FADE_S.default, help=f"crossfade at the join, {FADE_S.help()}"
+    )
+    add_generation_options(extend, loop=False)
+
+    vary = commands.add_parser("vary", help="new sounds like a clip (its CLAP audio embedding)")
+    vary.add_argument("input", type=Path)
+    add_generation_options(vary, rerank=False)
+    for edit in (transfer, inpaint, extend, vary):
+        edit.set_defaults(run=run_edit)
+        add_render_options(edit, EDIT_NAME)
+
+
+def _check(*problem_lists: list[str]) -> None:
+    problems = [problem for problems in problem_lists for problem in problems]
+    if problems:
+        raise BridgeError("; ".join(problems))
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    library = load_library()
+    preset_fields, preset_fx = {}, None
+    if args.preset:
+        preset = library.prompt(args.preset)
+        preset_fields, preset_fx = preset.request_fields(_blanks(args.var)), preset.fx
+    elif args.var:
+        raise BridgeError("--var fills a prompt preset's blanks; give --preset too")
+    prompt = args.prompt if args.prompt is not None else preset_fields.pop("prompt", "")
+    preset_fields.pop("prompt", None)
+    request = generation_request(args, prompt, args.duration, preset_fields)
+    delivery = delivery_from_args(args, library, preset_fx)
+    _check(request.problems())
+    # Check the destination before the (slow) model load.
+    _plan(args, request.variations)
+    model = load_model(args)
+    results = model.generate(request, progress=ProgressBar("generating"))
+    return _write_results(args, results, delivery)
+
+
+def _blanks(assignments: list[str]) -> dict[str, str]:
+    values = {}
+    for assignment in assignments:
+        blank, equals, text = assignment.partition("=")
+        if not equals or not blank.strip():
+            raise BridgeError(f"--var {assignment!r}: write BLANK=TEXT, e.g. surface=snow")
+        values[blank.strip()] = text.strip()
+    return values
+
+
+def run_edit(args: argparse.Namespace) -> int:
+    operation = args.command
+    prompt = getattr(args, "prompt", "")
+    if args.out.resolve() == args.input.resolve():  # even with --overwrite
+        raise OutputError(f"--out {args.out} is the input clip; user audio is never overwritten")
+    delivery = delivery_from_args(args, load_library())
+    clip = read_clip(args.input, MAX_DURATION_S)
+    request = EditRequest(
+        operation,
+        clip,
+        generation_request(args, prompt, None),
+        strength=getattr(args, "strength", STRENGTH.default),
+        start_s=getattr(args, "start", None),
+        end_s=getattr(args, "end", None),
+        fade_s=getattr(args, "fade", FADE_S.default),
+        extend_s=getattr(args, "seconds", None),
+    )
+    _check(request.problems())
+    _plan(args, request.generation.variations)
+    model = load_model(args)
+    results = model.edit(request, progress=ProgressBar(operation))
+    return _write_results(args, results, delivery)
+
+
+def _plan(args: argparse.Namespace, variations: int) -> None:
+    """Check --out before any work: the shared planner's words, with the option that fixes it."""
+    try:
+        plan_outputs(args.out, variations, overwrite=args.overwrite)
+    except OutputError as error:
+        if error.taken is not None:
+            raise
+        raise OutputError(f"--out {error}") from None
+
+
+def _write_results(args: argparse.Namespace, results: list[GeneratedAudio], delivery: Delivery) -> int:
+    delivered = deliver(results, args.out, delivery, args.overwrite)
+    report(delivered)
+    first = delivered[0].provenance
+    sys.stderr.write(f"seed {first['seed']}, {len(delivered)} file(s)\n")
+    return 0

@@ -1,0 +1,100 @@
+"""Options several commands share (model, sampling, engine), their help read from the limits table, and
+the two things every generating command does with them: build a request and load the model."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ...engine import GenerationRequest
+from ...engine.limits import ETA, GUIDANCE_SCALE, SAMPLER, SEED, STEPS, VARIATIONS
+from ..osc.runner import model_loader
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cuda, cuda:N or cpu")
+    parser.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "float16", "bfloat16"],
+        help="float32 is exact; float16/bfloat16 are for GPUs",
+    )
+    parser.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="also load .bin pickle weights (read with torch.load(weights_only=True))",
+    )
+
+
+def add_generation_options(parser: argparse.ArgumentParser, loop: bool = True, rerank: bool = True) -> None:
+    parser.add_argument(
+        "--model",
+        default="default",
+        help="'default' (built in), a checkpoint folder, or a hub id, e.g. cvssp/audioldm-s-full-v2",
+    )
+    # Defaults are None so a prompt preset's settings apply unless an option is given explicitly; the
+    # request's own defaults (engine/limits.py) apply to what neither sets.
+    parser.add_argument("--negative", default=None, help="what the sound should not be")
+    parser.add_argument(
+        "--transcript", default="", help="speech checkpoints (AudioLDM 2 gigaspeech/ljspeech): the words"
+    )
+    parser.add_argument("--steps", type=int, default=None, help=STEPS.help())
+    parser.add_argument(
+        "--guidance",
+        type=float,
+        default=None,
+        help=f"classifier-free guidance scale, {GUIDANCE_SCALE.help()}",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=None, help=f"{SEED.help()}; default: a random seed, printed"
+    )
+    parser.add_argument("--sampler", default=None, help=SAMPLER.help())
+    parser.add_argument("--eta", type=float, default=ETA.default, help=f"DDIM noise, {ETA.help()}")
+    parser.add_argument("--variations", type=int, default=None, help=VARIATIONS.help())
+    if loop:
+        parser.add_argument(
+            "--loop", action=argparse.BooleanOptionalAction, default=None, help="seamless at the wrap point"
+        )
+    if rerank:
+        parser.add_argument(
+            "--rerank", action="store_true", help="order the variations by CLAP score, best first"
+        )
+    parser.add_argument("--out", required=True, type=Path, help="a .wav file, or an existing folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files named by --out")
+    add_engine_options(parser)
+
+
+def generation_request(
+    args: argparse.Namespace, prompt: str, duration_s: float | None, preset_fields: dict | None = None
+) -> GenerationRequest:
+    """Explicit options win over the prompt preset's settings, which win over GenerationRequest's defaults."""
+    fields = dict(preset_fields or {}, prompt=prompt)
+    explicit = {
+        "negative_prompt": args.negative,
+        "duration_s": duration_s,
+        "steps": args.steps,
+        "guidance_scale": args.guidance,
+        "sampler": args.sampler,
+        "variations": args.variations,
+        "loop": getattr(args, "loop", None),
+    }
+    fields.update({key: value for key, value in explicit.items() if value is not None})
+    return GenerationRequest(
+        seed=args.seed,
+        eta=args.eta,
+        rerank=getattr(args, "rerank", False),
+        transcript=args.transcript,
+        **fields,
+    )
+
+
+def load_model(args: argparse.Namespace) -> Any:
+    """The model named by --model, on --device in --dtype."""
+    return engine_loader(args)(args.model)
+
+
+def engine_loader(args: argparse.Namespace) -> Callable[[str], Any]:
+    """Loads a model by name with the command's --device, --dtype and --allow-pickle."""
+    return model_loader(args.device, args.dtype, args.allow_pickle)

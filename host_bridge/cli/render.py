@@ -1,0 +1,291 @@
+"""The render side of the `soundloom` command: export options shared by every command that writes audio,
+`fx apply`, `presets list|show|validate` and `info`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import soundfile
+
+from ...engine import read_clip
+from ...presets import ExportSettings, PresetError, PresetLibrary, build_board, load_library, load_preset_file
+from ...presets.library import preset_key
+from ...presets.loudness import integrated_loudness, true_peak_dbtp
+from ...presets.render import BIT_DEPTHS, CHANNEL_LAYOUTS, NO_CHAIN, SAMPLE_RATES, STEREO_MODES
+from ..delivery.deliver import DeliveredFile, Delivery, DryTakeMissing, rerender
+from ..delivery.files import OutputError
+from ..delivery.wav_metadata import read_bext, read_chunks, read_provenance
+
+
+def add_render_options(parser: argparse.ArgumentParser, name_pattern: str) -> None:
+    group = parser.add_argument_group("render and export")
+    group.add_argument("--fx", help="effect preset name or preset .toml file ('none': no effects)")
+    group.add_argument(
+        "--rate", type=int, choices=SAMPLE_RATES, metavar="HZ", help="default: the source rate"
+    )
+    group.add_argument("--channels", choices=CHANNEL_LAYOUTS, default="same")
+    group.add_argument(
+        "--stereo",
+        choices=STEREO_MODES,
+        default="dual-mono",
+        help="how mono becomes stereo (--channels stereo)",
+    )
+    level = group.add_mutually_exclusive_group()
+    level.add_argument("--loudness", type=float, metavar="LUFS", help="integrated loudness target, e.g. -18")
+    level.add_argument("--peak", type=float, metavar="DBTP", help="true-peak normalisation target, e.g. -1")
+    group.add_argument(
+        "--ceiling", type=float, default=-1.0, metavar="DBTP", help="true-peak ceiling when level changes"
+    )
+    group.add_argument("--fade-in", type=float, default=0.0, metavar="S")
+    group.add_argument("--fade-out", type=float, default=0.0, metavar="S")
+    group.add_argument("--bits", choices=BIT_DEPTHS, default="32f", help="16 is TPDF-dithered")
+    group.add_argument(
+        "--name",
+        default=name_pattern,
+        help="file name pattern in an --out folder, from: {prompt} {seed} {variation} {date} {time} "
+        "{operation} {input} {fx} {model} {catid} {fxname} {creator} {source}; "
+        "'UCS' = {catid}_{fxname}_{creator}_{source}",
+    )
+    group.add_argument("--catid", default="", help="UCS CatID for UCS names, e.g. WHSH, DOORWood")
+    group.add_argument("--creator", default="SL", help="UCS CreatorID")
+    group.add_argument("--library", default="Soundloom", help="UCS SourceID")
+    group.add_argument("--no-dry", action="store_true", help="do not keep the unprocessed take under dry/")
+
+
+def delivery_from_args(
+    args: argparse.Namespace, library: PresetLibrary, preset_fx: str | None = None
+) -> Delivery:
+    """The Delivery the options ask for, checked (before any model loads)."""
+    fx = args.fx if args.fx is not None else preset_fx
+    chain = NO_CHAIN if fx in (None, "none") else library.effect(fx)
+    delivery = Delivery(
+        chain=chain,
+        export=ExportSettings(
+            sample_rate=args.rate,
+            channels=args.channels,
+            stereo_mode=args.stereo,
+            loudness_lufs=args.loudness,
+            peak_dbtp=args.peak,
+            ceiling_dbtp=args.ceiling,
+            fade_in_s=args.fade_in,
+            fade_out_s=args.fade_out,
+            bit_depth=args.bits,
+        ),
+        name_pattern=args.name,
+        catid=args.catid,
+        creator=args.creator,
+        source=args.library,
+        keep_dry=not args.no_dry,
+    )
+    problems = delivery.problems()
+    if problems:
+        raise PresetError("; ".join(problems))
+    build_board(chain, args.rate or 48000)  # plugins and impulse responses load now, not after the model ran
+    return delivery
+
+
+def report(delivered: list[DeliveredFile]) -> None:
+    """Paths to stdout; what the render measured and noticed to stderr."""
+    for item in delivered:
+        score = item.provenance.get("score")
+        print(
+            f"{item.path}"
+            + (
+                f"\tCLAP score {score:.4f} (variation {item.provenance['variation']})"
+                if score is not None
+                else ""
+            )
+        )
+        rendered = item.rendered
+        sys.stderr.write(
+            f"  {rendered.duration_s:.3f} s, {rendered.sample_rate} Hz, {rendered.audio.shape[1]} ch, "
+            f"{rendered.loudness_lufs:.1f} LUFS, true peak {rendered.true_peak_dbtp:.1f} dBTP"
+            + (f", tail {rendered.tail_s:.2f} s" if rendered.tail_s else "")
+            + (f", dry take {item.dry_path}" if item.dry_path else "")
+            + "".join(f"; {note}" for note in rendered.notes)
+            + "\n"
+        )
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    fx = commands.add_parser("fx", help="effect chains on existing files")
+    fx_commands = fx.add_subparsers(dest="fx_command", required=True)
+    apply = fx_commands.add_parser("apply", help="render a WAV/AIFF/FLAC through an effect preset")
+    apply.set_defaults(run=run_fx_apply)
+    apply.add_argument("input", type=Path)
+    apply.add_argument("--out", type=Path, required=True, help="a .wav file, or an existing folder")
+    apply.add_argument(
+        "--overwrite", action="store_true", help="replace --out if it exists (never the input)"
+    )
+    apply.add_argument(
+        "--as-is",
+        action="store_true",
+        help="process the file itself even when its provenance names a dry take (default: re-render the dry)",
+    )
+    add_render_options(apply, "{input}_{fx}")
+
+    presets = commands.add_parser("presets", help="effect and prompt presets")
+    presets.set_defaults(run=run_presets)
+    preset_commands = presets.add_subparsers(dest="presets_command", required=True)
+    listing = preset_commands.add_parser("list", help="every preset, built-in and yours")
+    listing.add_argument("--kind", choices=["effects", "prompt"], default=None)
+    show = preset_commands.add_parser("show", help="a preset's file and contents")
+    show.add_argument("name")
+    validate = preset_commands.add_parser("validate", help="check preset files (default: all)")
+    validate.add_argument("files", nargs="*", type=Path)
+
+    info = commands.add_parser("info", help="a WAV's format, loudness and Soundloom provenance")
+    info.set_defaults(run=run_info)
+    info.add_argument("file", type=Path)
+    info.add_argument("--json", action="store_true", help="print the provenance as JSON")
+
+
+def run_fx_apply(args: argparse.Namespace) -> int:
+    """Render a file through a chain. A Soundloom file whose provenance names its dry take is re-rendered
+    from that take (the chain it already has is replaced, not stacked); any other file is the dry itself.
+    """
+    if args.out.resolve() == args.input.resolve():
+        raise OutputError(f"--out {args.out} is the input; user audio is never overwritten")
+    if args.fx is None:
+        raise PresetError("give an effect preset with --fx (or --fx none to only export)")
+    delivery = replace(delivery_from_args(args, load_library()), keep_dry=False)
+    try:
+        delivered = rerender(args.input, args.out, delivery, args.as_is, args.overwrite, log=sys.stderr.write)
+    except DryTakeMissing as error:
+        raise OutputError(f"{error} (--as-is)") from None
+    report(delivered)
+    return 0
+
+
+def run_presets(args: argparse.Namespace) -> int:
+    if args.presets_command == "validate":
+        return _validate(args.files)
+    library = load_library()
+    if args.presets_command == "list":
+        for kind, entries in (("effects", library.effects), ("prompt", library.prompts)):
+            if args.kind not in (None, kind):
+                continue
+            for entry in sorted(entries.values(), key=lambda entry: entry.preset.name.casefold()):
+                origin = "built-in" if entry.builtin else "user"
+                print(f"{kind:<8} {entry.preset.name:<20} {origin:<8} {entry.preset.description}")
+        for error in library.errors:
+            print(f"soundloom: broken preset skipped: {error}", file=sys.stderr)
+        return 0
+    entry = library.effects.get(preset_key(args.name)) or library.prompts.get(preset_key(args.name))
+    if entry is None:
+        library.effect(args.name)  # raises the "no preset called ..." error, or the file's own error
+    print(f"# {entry.path}")
+    print(entry.path.read_text(encoding="utf-8"), end="")
+    return 0
+
+
+def _validate(files: list[Path]) -> int:
+    if files:
+        errors = []
+        for path in files:
+            try:
+                load_preset_file(path)
+            except PresetError as error:
+                errors.append(error)
+        count = len(files)
+    else:
+        library = load_library()
+        errors, count = library.errors, len(library.effects) + len(library.prompts) + len(library.errors)
+    for error in errors:
+        print(f"soundloom: {error}", file=sys.stderr)
+    print(f"{count - len(errors)} of {count} presets valid")
+    return 2 if errors else 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    try:
+        data = args.file.read_bytes()
+        read_chunks(data)
+    except OSError as error:
+        raise OutputError(f"{args.file}: cannot read ({error.strerror})") from None
+    except ValueError:
+        raise OutputError(f"{args.file}: not a WAV file") from None
+    provenance = read_provenance(data)
+    if args.json:
+        print(json.dumps(provenance, indent=2, ensure_ascii=False))
+        return 0 if provenance else 1
+    clip = read_clip(args.file, float("inf"))
+    info = soundfile.info(str(args.file))
+    print(f"file         {args.file}")
+    layout = f"{clip.sample_rate} Hz, {clip.channels} ch, {clip.duration_s:.3f} s"
+    print(f"format       {info.subtype_info}, {layout}")
+    print(
+        f"level        {integrated_loudness(clip.audio, clip.sample_rate):.1f} LUFS integrated, "
+        f"true peak {true_peak_dbtp(clip.audio, clip.sample_rate):.1f} dBTP"
+    )
+    bext = read_bext(data)
+    if bext:
+        print(f"bext         {bext['description']}")
+        print(f"history      {bext['coding_history'].strip()}")
+    if not provenance:
+        print("provenance   none (not written by Soundloom)")
+        return 0
+    for key in (
+        "operation",
+        "prompt",
+        "negative_prompt",
+        "transcript",
+        "seed",
+        "steps",
+        "guidance_scale",
+        "sampler",
+        "duration_s",
+        "variation",
+        "loop",
+        "score",
+        "model_id",
+        "source_file",
+        "dry_file",
+        "created",
+    ):
+        if provenance.get(key) not in (None, ""):
+            print(f"{key:<12} {provenance[key]}")
+    fx = provenance.get("fx")
+    if fx:
+        effects = ", ".join(effect["type"] for effect in fx["effect"] if not effect.get("bypass"))
+        print(f"fx           {fx['name']}: {effects} (tail {fx['tail']})")
+    command = regenerate_command(provenance)
+    if command:
+        print(f"regenerate   {command}")
+    return 0
+
+
+def regenerate_command(provenance: dict[str, Any]) -> str | None:
+    """The `soundloom generate` line that makes this take again (generations only)."""
+    if provenance.get("operation") != "generate" or provenance.get("seed") is None:
+        return None
+    words = ["soundloom", "generate", provenance["prompt"]]
+    options = [
+        ("--negative", provenance.get("negative_prompt")),
+        ("--transcript", provenance.get("transcript")),
+        ("--duration", provenance.get("duration_s")),
+        ("--steps", provenance.get("steps")),
+        ("--guidance", provenance.get("guidance_scale")),
+        ("--sampler", provenance.get("sampler")),
+        ("--seed", provenance.get("seed")),
+        ("--variations", provenance.get("variations")),
+        ("--model", provenance.get("model_id")),
+    ]
+    for flag, value in options:
+        if value not in (None, ""):
+            words += [flag, str(value)]
+    if provenance.get("loop"):
+        words.append("--loop")
+    fx = provenance.get("fx")
+    if fx:
+        words += ["--fx", fx["name"]]
+    words += ["--out", "FOLDER"]
+    take = f"  # take {provenance['variation']}" if provenance.get("variations", 1) > 1 else ""
+    return shlex.join(words) + take

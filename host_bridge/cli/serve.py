@@ -1,0 +1,116 @@
+"""`soundloom serve`: the OSC bridge for DAWs, headless (UDP, TCP, the spool folder, MIDI)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from ..daw.midi import MIDI_APIS, MidiControl
+from ..logs import setup_logging
+from ..osc.bridge import RESTART_POLICIES
+from ..osc.service import DEFAULT_PORT, BridgeService, ServiceSettings
+from .options import add_engine_options, engine_loader
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser("serve", help="run the OSC bridge for DAWs, headless")
+    serve.set_defaults(run=run_serve)
+    serve.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        help="'default', a checkpoint folder, or a hub id; repeat it to serve several (the first loads "
+        "at start; a request's `model` key picks another)",
+    )
+    serve.add_argument(
+        "--osc-port", type=int, default=DEFAULT_PORT, help=f"UDP port (default {DEFAULT_PORT})"
+    )
+    serve.add_argument(
+        "--tcp-port", type=int, default=None, help="OSC-over-TCP (SLIP) port; default: the UDP port"
+    )
+    serve.add_argument("--no-tcp", action="store_true", help="UDP only")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="interface to listen on; anything but loopback exposes the bridge"
+    )
+    serve.add_argument(
+        "--out", type=Path, default=None, help="where results are written (default: data folder)"
+    )
+    serve.add_argument(
+        "--root", type=Path, action="append", default=[], help="a folder inputs may come from (repeatable)"
+    )
+    serve.add_argument(
+        "--no-temp-root", action="store_true", help="do not accept inputs from the temp folder"
+    )
+    serve.add_argument(
+        "--spool", type=Path, default=None, help="spool folder for Reaper (default: data folder)"
+    )
+    serve.add_argument("--journal", type=Path, default=None, help="job journal (default: data folder)")
+    serve.add_argument("--queue-size", type=int, default=32, help="jobs waiting before `busy` (default 32)")
+    serve.add_argument(
+        "--on-restart", choices=RESTART_POLICIES, default="fail", help="unfinished jobs of a previous run"
+    )
+    serve.add_argument("--bpm", type=float, default=120.0, help="tempo until the DAW sends one")
+    serve.add_argument("--midi", action="store_true", help="open a virtual MIDI port (clock, take audition)")
+    serve.add_argument(
+        "--midi-api",
+        choices=MIDI_APIS,
+        default="auto",
+        help="auto (Linux: the ALSA sequencer, else a running JACK server), alsa, jack or system",
+    )
+    serve.add_argument(
+        "--verbose", action="store_true", help="also print the log (data folder's soundloom.log) on stderr"
+    )
+    add_engine_options(serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    sys.stderr.write(f"log: {setup_logging(args.verbose)}\n")
+    settings = ServiceSettings(
+        host=args.host,
+        osc_port=args.osc_port,
+        tcp_port=args.tcp_port,
+        tcp=not args.no_tcp,
+        roots=list(args.root),
+        output=args.out,
+        allow_temp=not args.no_temp_root,
+        spool=args.spool,
+        journal=args.journal,
+        queue_size=args.queue_size,
+        on_restart=args.on_restart,
+        bpm=args.bpm,
+    )
+    names = list(dict.fromkeys(args.model or ["default"]))
+    service = BridgeService(settings, engine_loader(args), names[0], model_names=lambda: names)
+    sys.stderr.write(f"loading {names[0]} ...\n")
+    try:
+        service.load_model()  # now, so the first request does not wait for it
+        leftovers = service.start()
+    except Exception:  # a model that will not load, a port in use: close what did start, then say why
+        service.stop()
+        raise
+    midi = None
+    if args.midi:
+        midi = MidiControl(service.tempo, service.latest_takes)
+        try:
+            port_name = midi.open_virtual_port(api=args.midi_api)
+        except Exception:
+            service.stop()
+            raise
+        sys.stderr.write(f"MIDI input: {port_name}\n")
+    if leftovers:
+        sys.stderr.write(f"{len(leftovers)} unfinished job(s) from the last run: {args.on_restart}\n")
+    sys.stderr.write(f"soundloom bridge ready: {service.describe()}\n")
+    sys.stderr.flush()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        pass
+    sys.stderr.write("soundloom bridge stopping\n")
+    if midi is not None:
+        midi.stop()
+    service.stop()
+    return 0

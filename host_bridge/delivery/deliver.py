@@ -1,0 +1,293 @@
+"""From engine results to files a sound designer drags into a timeline: render (effects, rate, layout,
+loudness), sortable names, provenance chunks, atomic writes that never replace anything, and the dry take
+kept beside them so a chain can be re-applied later without regenerating.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...engine import EditRequest, GeneratedAudio, GenerationRequest, read_clip
+from ...engine.default_model import default_model_folder
+from ...engine.limits import MAX_DURATION_S
+from ...presets import EffectChain, ExportSettings, RenderedAudio, render
+from ...presets.render import NO_CHAIN
+from ..home import soundloom_version
+from .files import OutputError, plan_outputs, slug, write_wav
+from .wav_metadata import read_provenance, with_provenance
+
+NAME_FIELDS = (
+    "prompt",  # the prompt, lower case with underscores
+    "seed",
+    "variation",
+    "date",  # YYYYMMDD
+    "time",  # HHMMSS
+    "operation",  # generate, transfer, inpaint, extend, vary, fx
+    "input",  # the edited clip's file name (edits)
+    "fx",  # the effect preset
+    "model",
+    "catid",  # Universal Category System: CatID (e.g. WHSH, DOORWood), FXName, CreatorID, SourceID
+    "fxname",
+    "creator",
+    "source",
+)
+UCS_PATTERN = "{catid}_{fxname}_{creator}_{source}"
+DRY_FOLDER = "dry"
+
+
+class DryTakeMissing(OutputError):
+    """A Soundloom file names the dry take it was rendered from, and that take is gone."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Everything between a result and its file. `name_pattern` applies when the output is a folder."""
+
+    chain: EffectChain = NO_CHAIN
+    export: ExportSettings = field(default_factory=ExportSettings)
+    name_pattern: str = "{prompt}_{seed}_{variation}"
+    catid: str = ""
+    creator: str = "SL"
+    source: str = "Soundloom"
+    keep_dry: bool = True  # write the unprocessed take under dry/ when the render changes it
+
+    def problems(self) -> list[str]:
+        found = self.export.problems()
+        pattern = UCS_PATTERN if self.name_pattern.upper() == "UCS" else self.name_pattern
+        if any(separator in pattern for separator in "/\\"):
+            found.append(f"the name pattern {pattern!r} must not contain folder separators")
+        try:
+            fields = [name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None]
+        except ValueError as error:
+            return [*found, f"the name pattern {pattern!r} is malformed ({error})"]
+        for name in fields:
+            if name not in NAME_FIELDS:
+                found.append(f"unknown name field {{{name}}} (known: {', '.join(NAME_FIELDS)})")
+        if "catid" in fields and not re.fullmatch(r"[A-Z]{2,}[A-Za-z]*", self.catid):
+            found.append(f"a UCS name needs a CatID like WHSH or DOORWood (--catid), got {self.catid!r}")
+        return found
+
+    @property
+    def changes_audio(self) -> bool:
+        """False when the render would hand back the dry take as it is (no dry copy needed then)."""
+        return bool(self.chain.active) or self.export != ExportSettings()
+
+
+@dataclass
+class DeliveredFile:
+    path: Path
+    dry_path: Path | None
+    rendered: RenderedAudio
+    provenance: dict[str, Any]
+
+
+def request_provenance(result: GeneratedAudio) -> dict[str, Any]:
+    """What made this take: enough to regenerate it (prompt, seed, settings, model, edit parameters)."""
+    request = result.request
+    generation = request if isinstance(request, GenerationRequest) else request.generation
+    entry: dict[str, Any] = {
+        "operation": request.operation if isinstance(request, EditRequest) else "generate",
+        "prompt": generation.prompt,
+        "negative_prompt": generation.negative_prompt,
+        "transcript": generation.transcript,
+        "seed": generation.seed,
+        "steps": generation.steps,
+        "guidance_scale": generation.guidance_scale,
+        "sampler": generation.sampler,
+        "eta": generation.eta,
+        "duration_s": generation.duration_s,
+        "variation": result.variation,
+        "variations": generation.variations,
+        "loop": generation.loop,
+        "rerank": generation.rerank,
+        "score": result.score,
+        "model_id": _model_name(result.model_id),
+    }
+    if isinstance(request, EditRequest):
+        entry.update(
+            source_file=request.clip.source,
+            strength=request.strength,
+            start_s=request.start_s,
+            end_s=request.end_s,
+            fade_s=request.fade_s,
+            extend_s=request.extend_s,
+        )
+    return entry
+
+
+def _model_name(model_id: str) -> str:
+    """'default' for the built-in model (its folder moves with the install), else the id as loaded."""
+    try:
+        if Path(model_id).resolve() == default_model_folder().resolve():
+            return "default"
+    except OSError:
+        pass
+    return model_id
+
+
+def deliver(
+    results: list[GeneratedAudio], out: Path, delivery: Delivery, overwrite: bool = False
+) -> list[DeliveredFile]:
+    """Render and write each result; `out` is a .wav file (one result, or out_1.wav ...) or a folder."""
+    takes = [(request_provenance(result), result.audio, result.sample_rate) for result in results]
+    return write_takes(takes, out, delivery, overwrite)
+
+
+def write_takes(
+    takes: list[tuple[dict[str, Any], np.ndarray, int]], out: Path, delivery: Delivery, overwrite: bool
+) -> list[DeliveredFile]:
+    """Render each (provenance entry, dry audio, sample rate) take; write it with its provenance chunks."""
+    now = datetime.now().replace(microsecond=0)
+    renders = [
+        render(audio, rate, delivery.chain, delivery.export, loop=bool(entry.get("loop")))
+        for entry, audio, rate in takes
+    ]
+    names = [_name(delivery, entry, now) for entry, _, _ in takes]
+    paths = plan_outputs(out, len(takes), names, overwrite)
+    delivered = []
+    for (entry, dry_audio, dry_rate), rendered, path in zip(takes, renders, paths, strict=True):
+        dry_path = None
+        if delivery.keep_dry and delivery.changes_audio:
+            dry_folder = path.parent / DRY_FOLDER
+            dry_path = plan_outputs(dry_folder, 1, [f"{path.stem}.dry"], create=True)[0]
+            write_wav(dry_path, dry_audio, dry_rate)
+        provenance = {
+            "soundloom": soundloom_version(),
+            "created": now.isoformat(),
+            **entry,
+            "fx": delivery.chain.to_dict() if delivery.chain.active else None,
+            "export": delivery.export.to_dict(),
+            "sample_rate": rendered.sample_rate,
+            "channels": rendered.audio.shape[1],
+            "loudness_lufs": _finite(rendered.loudness_lufs),
+            "true_peak_dbtp": _finite(rendered.true_peak_dbtp),
+            "dry_file": str(dry_path.relative_to(path.parent)) if dry_path else entry.get("dry_file"),
+        }
+
+        history = _coding_history(provenance, delivery, rendered)
+
+        def add_chunks(wav: bytes, provenance: dict[str, Any] = provenance, history: str = history) -> bytes:
+            return with_provenance(wav, provenance, summary(provenance), history)
+
+        write_wav(
+            path, rendered.audio, rendered.sample_rate, overwrite, delivery.export.bit_depth, add_chunks
+        )
+        delivered.append(DeliveredFile(path, dry_path, rendered, provenance))
+    return delivered
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no -inf: silence measures as None."""
+    return round(value, 2) if np.isfinite(value) else None
+
+
+def summary(provenance: dict[str, Any]) -> str:
+    """One line for bext's description and INFO's comment: what a library browser shows."""
+    parts = [provenance.get("prompt") or provenance.get("operation", "")]
+    if provenance.get("seed") is not None:
+        parts.append(f"seed {provenance['seed']}")
+    if provenance.get("steps"):
+        parts.append(
+            f"{provenance['steps']} steps {provenance['sampler']} cfg {provenance['guidance_scale']:g}"
+        )
+    if provenance.get("model_id"):
+        parts.append(str(provenance["model_id"]))
+    if provenance.get("fx"):
+        parts.append(f"fx {provenance['fx']['name']}")
+    return " | ".join(parts)
+
+
+def _coding_history(provenance: dict[str, Any], delivery: Delivery, rendered: RenderedAudio) -> str:
+    bits = {"16": "16", "24": "24", "32f": "32"}[delivery.export.bit_depth]
+    mode = "mono" if rendered.audio.shape[1] == 1 else "stereo"
+    fx = f"; fx {delivery.chain.name}" if delivery.chain.active else ""
+    return (
+        f"A=PCM,F={rendered.sample_rate},W={bits},M={mode},"
+        f"T=Soundloom {provenance['soundloom']}; {provenance.get('operation')}; "
+        f"{provenance.get('model_id')}{fx}"
+    )
+
+
+def _name(delivery: Delivery, entry: dict[str, Any], now: datetime) -> str:
+    """The file stem for one take, from the delivery's pattern."""
+    pattern = UCS_PATTERN if delivery.name_pattern.upper() == "UCS" else delivery.name_pattern
+    prompt = entry.get("prompt") or ""
+    fields = {
+        "prompt": slug(prompt) if prompt else "",
+        "seed": entry.get("seed"),
+        "variation": entry.get("variation"),
+        "date": now.strftime("%Y%m%d"),
+        "time": now.strftime("%H%M%S"),
+        "operation": entry.get("operation"),
+        "input": Path(entry.get("source_file") or entry.get("rendered_from") or "").stem,
+        "fx": slug(delivery.chain.name) if delivery.chain.active else "",
+        "model": slug(Path(str(entry.get("model_id", ""))).name),
+        "catid": delivery.catid,
+        "fxname": " ".join(word.capitalize() for word in re.findall(r"[A-Za-z0-9]+", prompt))[:25].strip()
+        or str(entry.get("operation", "")).capitalize(),
+        "creator": delivery.creator,
+        "source": delivery.source,
+    }
+    text = pattern.format(**{key: "" if value is None else str(value) for key, value in fields.items()})
+    text = re.sub(r'[\x00-\x1f<>:"/\\|?*]', "", text)  # what no file system accepts
+    text = re.sub(r"_{2,}", "_", text).strip(" ._-")
+    return text or "sound"
+
+
+# Provenance fields a render writes; re-rendering measures them anew and keeps only what made the take.
+MADE_BY_RENDER = {
+    "soundloom",
+    "created",
+    "fx",
+    "export",
+    "sample_rate",
+    "channels",
+    "loudness_lufs",
+    "true_peak_dbtp",
+}
+
+
+def read_file_provenance(path: Path) -> dict[str, Any] | None:
+    try:
+        return read_provenance(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def rerender(
+    source: Path,
+    out: Path,
+    delivery: Delivery,
+    as_is: bool = False,
+    overwrite: bool = False,
+    log: Callable[[str], Any] = lambda line: None,
+) -> list[DeliveredFile]:
+    """Render a file through `delivery`. A Soundloom file whose provenance names its dry take is
+    re-rendered from that take (the chain it already has is replaced, not stacked); any other file, or
+    any file with `as_is`, is the dry itself. The source is never written.
+    """
+    if out.resolve() == source.resolve():
+        raise OutputError(f"{out} is the input; user audio is never overwritten")
+    provenance = {} if as_is else read_file_provenance(source) or {}
+    dry = Path(provenance.get("dry_file") or source)
+    dry = dry if dry.is_absolute() else source.parent / dry
+    entry = {key: value for key, value in provenance.items() if key not in MADE_BY_RENDER}
+    entry.update(rendered_from=str(source.resolve()), operation=entry.get("operation", "fx"))
+    if dry.resolve() != source.resolve():
+        if not dry.is_file():
+            raise DryTakeMissing(
+                f"{source} was rendered from the dry take {dry}, which is missing; "
+                "render the file itself instead"
+            )
+        log(f"re-rendering the dry take {dry}, not {source} itself\n")
+    clip = read_clip(dry, MAX_DURATION_S)  # the source itself when it names no dry take
+    entry["dry_file"] = str(dry.resolve())
+    return write_takes([(entry, clip.audio, clip.sample_rate)], out, delivery, overwrite)

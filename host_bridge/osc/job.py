@@ -1,0 +1,77 @@
+"""What a job is, what it delivers, and the events of its life, typed: the queue and the bridge emit
+them, the bridge's replies and the app's window watch them.
+
+A job moves queued -> running -> done | failed | cancelled; the journal stores the same state names.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from .protocol import Command
+
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+FINISHED = (DONE, FAILED, CANCELLED)
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    """One delivered file, as a `done` reply describes it."""
+
+    path: str
+    duration_s: float
+    sample_rate: int
+    seed: int | None
+
+
+@dataclass
+class Job:
+    job_id: int
+    command: Command
+    reply: Any  # the transport's reply target; the queue only hands it back in events
+    cancel: threading.Event = field(default_factory=threading.Event)
+    state: str = QUEUED
+    fraction: float = 0.0
+
+    @property
+    def request_id(self) -> str:
+        return self.command.request_id
+
+
+@dataclass(frozen=True)
+class JobQueued:
+    job: Job
+    reply_record: dict[str, Any]  # where it came from: {"udp": [host, port]}, {"spool": path}, {}, ...
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    job: Job
+    fraction: float
+    step: int
+    total: int
+
+
+@dataclass(frozen=True)
+class JobDone:
+    job: Job
+    results: list[ResultFile]
+
+
+@dataclass(frozen=True)
+class JobFailed:
+    """Failed or cancelled: `code` is the protocol's error code (`cancelled` for a cancel), `message`
+    the one line for people."""
+
+    job: Job
+    code: str
+    message: str
+
+    @property
+    def state(self) -> str:
+        return CANCELLED if self.code == "cancelled" else FAILED
+
+
+JobEvent = JobQueued | JobProgress | JobDone | JobFailed

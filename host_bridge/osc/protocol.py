@@ -1,0 +1,323 @@
+"""The bridge's address space: OSC messages in, typed commands out, and the replies' forms.
+
+Pure functions on (address, args) pairs, whatever carried them (UDP, TCP/SLIP, the spool folder), so
+every transport gets the same checks and the same error codes. `host_bridge/osc/PROTOCOL.md` is the table a
+client author reads; this module is what enforces it.
+
+    /soundloom/generate request_id:s prompt:s [key value ...]
+    /soundloom/transfer request_id:s input:s prompt:s [key value ...]    (also inpaint, extend)
+    /soundloom/vary     request_id:s input:s [key value ...]
+    /soundloom/cancel   request_id:s
+    /soundloom/status   [request_id:s]
+    /soundloom/ping | /soundloom/presets [kind:s] | /soundloom/models
+    /soundloom/tempo    [bpm:f [beats_per_bar:i [beat_unit:i]]]
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...engine import limits
+from ...engine.limits import Limit
+from ..daw.tempo import BPM_RANGE
+from ..errors import BridgeError
+
+PREFIX = "/soundloom/"
+JOB_KINDS = ("generate", "transfer", "inpaint", "extend", "vary")
+QUERY_KINDS = ("cancel", "status", "ping", "presets", "models", "tempo")
+NEEDS_PROMPT = ("generate", "transfer", "inpaint", "extend")
+NEEDS_INPUT = ("transfer", "inpaint", "extend", "vary")
+MAX_REQUEST_ID = 128
+MAX_TEXT = 1000  # prompts, paths and names; longer ones are refused, not truncated
+PRIORITIES = {"daw": 0, "normal": 1, "batch": 2}  # lower runs first; FIFO within a priority
+BEAT_UNITS = (1, 2, 4, 8, 16, 32)  # a time signature's denominator: whole to 32nd notes
+
+# Error codes a client can branch on; the message beside each is for people.
+BAD_MESSAGE = "bad_message"  # not OSC, or an address outside /soundloom/
+UNKNOWN_ADDRESS = "unknown_address"
+BAD_ARGUMENTS = "bad_arguments"  # missing, extra or mistyped arguments
+BAD_VALUE = "bad_value"  # well typed but out of range
+BAD_PATH = "bad_path"  # an input outside the allowed roots, missing, or unreadable
+BUSY = "busy"  # the queue is full
+DUPLICATE_ID = "duplicate_id"
+NOT_FOUND = "not_found"  # cancel/status of an unknown request id
+CANCELLED = "cancelled"
+FAILED = "failed"  # the engine or the render refused or broke; the message says why
+INTERRUPTED = "interrupted"  # the bridge stopped while the job was queued or running
+
+
+class ProtocolError(BridgeError):
+    """A request the bridge refuses; becomes `/soundloom/error request_id code message`."""
+
+    def __init__(self, code: str, message: str, request_id: str = ""):
+        super().__init__(message)
+        self.code, self.message, self.request_id = code, message, request_id
+
+
+@dataclass(frozen=True)
+class Option:
+    kind: type  # float accepts OSC ints too; int refuses floats
+    low: float | None = None
+    high: float | None = None
+    help: str = ""
+    choices: tuple[str, ...] = ()
+
+
+def _limited(limit: Limit, help: str = "") -> Option:
+    """An option whose range is the engine's (engine/limits.py), so OSC refuses what the engine would."""
+    if limit.choices:
+        return Option(str, help=help or " or ".join(limit.choices), choices=limit.choices)
+    return Option(int if limit.whole else float, limit.low, limit.high, help or limit.unit)
+
+
+# The key/value pairs after the positional arguments. Request fields take their ranges from the engine's
+# table; the rest are the protocol's own (tempo, delivery, input window). Cross-field rules the engine and
+# the render pipeline check come back as `failed`.
+OPTIONS: dict[str, Option] = {
+    "duration": _limited(limits.DURATION_S, "seconds"),
+    "bars": Option(float, 0, 64, "length in bars at the bridge's tempo (instead of duration)"),
+    "beats": Option(float, 0, 256, "length in beats at the bridge's tempo (adds to bars)"),
+    "bpm": Option(float, *BPM_RANGE, "the tempo for this request's bars/beats (else the bridge's)"),
+    "beats_per_bar": Option(int, 1, 32, "with bpm: the time signature's numerator"),
+    "beat_unit": Option(int, 1, 32, "with bpm: the time signature's denominator (4 unless given)"),
+    "seed": _limited(limits.SEED),
+    "steps": _limited(limits.STEPS),
+    "guidance": _limited(limits.GUIDANCE_SCALE, "classifier-free guidance scale"),
+    "variations": _limited(limits.VARIATIONS),
+    "negative": Option(str, help="negative prompt"),
+    "transcript": Option(str, help="speech checkpoints: the words to speak"),
+    "model": Option(str, help="one of the bridge's models (/soundloom/models)"),
+    "sampler": _limited(limits.SAMPLER),
+    "loop": Option(int, 0, 1, "1: seamless at the wrap point"),
+    "rerank": Option(int, 0, 1, "1: order the variations by CLAP text-audio score, best first"),
+    "fx": Option(str, help="an effect preset's name"),
+    "rate": Option(int, 8000, 192000, "deliver at this sample rate (the DAW's)"),
+    "channels": Option(str, help="same, mono or stereo"),
+    "loudness": Option(float, -70, 0, "integrated LUFS"),
+    "peak": Option(float, -60, 0, "true-peak normalisation, dBTP"),
+    "bit_depth": Option(str, help="16, 24 or 32f"),
+    "strength": _limited(limits.STRENGTH, "transfer: 0 keeps the clip, 1 is a fresh generation"),
+    "start": Option(float, 0, 3600, "inpaint region start, seconds into the sent region"),
+    "end": Option(float, 0, 3600, "inpaint region end, seconds into the sent region"),
+    "fade": _limited(limits.FADE_S, "crossfade, seconds"),
+    "seconds": _limited(limits.EXTEND_S, "extend: how much to add, seconds"),
+    "in_offset": Option(float, 0, 86400, "read the input from this many seconds into the file"),
+    "in_length": Option(float, 0, 3600, "read this many seconds of the input"),
+    "priority": Option(str, help="daw (default), normal or batch"),
+    "reply_port": Option(int, 1, 65535, "send replies to the sender's host at this port"),
+}
+
+# Options that are request fields, by the field they fill (the rest shape delivery, input or routing).
+GENERATION_OPTIONS = {
+    "negative": "negative_prompt",
+    "transcript": "transcript",
+    "steps": "steps",
+    "guidance": "guidance_scale",
+    "seed": "seed",
+    "sampler": "sampler",
+    "variations": "variations",
+}
+EDIT_OPTIONS = {
+    "strength": "strength",
+    "start": "start_s",
+    "end": "end_s",
+    "fade": "fade_s",
+    "seconds": "extend_s",
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    """One parsed message. Jobs carry `prompt`/`input` and `options`; queries their own few fields."""
+
+    kind: str
+    request_id: str = ""
+    prompt: str = ""
+    input: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_job(self) -> bool:
+        return self.kind in JOB_KINDS
+
+    @property
+    def priority(self) -> int:
+        return PRIORITIES[self.options.get("priority", "daw")]
+
+    def to_message(self) -> tuple[str, list[Any]]:
+        """The message that parses back to this command (journaled jobs are stored this way)."""
+        args: list[Any] = [self.request_id] if self.kind in (*JOB_KINDS, "cancel") else []
+        if self.kind in NEEDS_INPUT:
+            args.append(self.input)
+        if self.kind in NEEDS_PROMPT:
+            args.append(self.prompt)
+        for key, value in self.options.items():
+            args += [key, value]
+        return PREFIX + self.kind, args
+
+
+def parse(address: Any, args: list[Any]) -> Command:
+    """Check one message against the address space; raise ProtocolError with a specific reason."""
+    if not isinstance(address, str) or not address.startswith(PREFIX):
+        raise ProtocolError(BAD_MESSAGE, f"address {str(address)[:80]!r} is not under {PREFIX}")
+    kind = address[len(PREFIX) :]
+    if kind in JOB_KINDS:
+        return _parse_job(kind, list(args))
+    if kind == "cancel":
+        request_id = _request_id(args, kind)
+        options = _options(args[1:], kind, request_id, allowed=("reply_port",))
+        return Command(kind, request_id, options=options)
+    if kind == "status":
+        request_id = _request_id(args, kind) if len(args) % 2 else ""  # [id] [reply_port N]
+        options = _options(args[1:] if request_id else args, kind, request_id, allowed=("reply_port",))
+        return Command(kind, request_id, options=options)
+    if kind == "tempo":
+        return _parse_tempo(args)
+    if kind == "presets" and len(args) % 2:  # [kind] [reply_port N]
+        if args[0] not in ("effect", "prompt"):
+            raise ProtocolError(
+                BAD_VALUE, f"presets lists 'effect' or 'prompt' presets, not {str(args[0])[:40]!r}"
+            )
+        return Command(kind, prompt=args[0], options=_options(args[1:], kind, "", allowed=("reply_port",)))
+    if kind in QUERY_KINDS:
+        return Command(kind, options=_options(args, kind, "", allowed=("reply_port",)))
+    raise ProtocolError(UNKNOWN_ADDRESS, f"unknown address {address[:80]!r}; see PROTOCOL.md")
+
+
+def _parse_job(kind: str, args: list[Any]) -> Command:
+    request_id = _request_id(args, kind)
+    positional = ["input"] if kind in NEEDS_INPUT else []
+    positional += ["prompt"] if kind in NEEDS_PROMPT else []
+    values = {}
+    for index, name in enumerate(positional, start=1):
+        if len(args) <= index or not isinstance(args[index], str):
+            form = " ".join(f"{n}:s" for n in ["request_id", *positional])
+            raise ProtocolError(BAD_ARGUMENTS, f"{kind} takes {form} first, then key/value pairs", request_id)
+        values[name] = _text(args[index], name, request_id)
+    if "prompt" in values and not values["prompt"].strip():
+        raise ProtocolError(BAD_VALUE, "the prompt is empty", request_id)
+    if "input" in values and not values["input"].strip():
+        raise ProtocolError(BAD_VALUE, "the input path is empty", request_id)
+    options = _options(args[1 + len(positional) :], kind, request_id)
+    _check_job_options(kind, options, request_id)
+    return Command(kind, request_id, values.get("prompt", ""), values.get("input", ""), options)
+
+
+def _check_job_options(kind: str, options: dict[str, Any], request_id: str) -> None:
+    if "duration" in options and ("bars" in options or "beats" in options):
+        raise ProtocolError(BAD_ARGUMENTS, "give duration, or bars/beats, not both", request_id)
+    if kind != "generate" and ({"duration", "bars", "beats"} & options.keys()):
+        raise ProtocolError(BAD_ARGUMENTS, f"{kind}: the input clip sets the length", request_id)
+    if kind == "inpaint" and not {"start", "end"} <= options.keys():
+        raise ProtocolError(BAD_ARGUMENTS, "inpaint needs start and end (seconds)", request_id)
+    if kind == "extend" and "seconds" not in options:
+        raise ProtocolError(BAD_ARGUMENTS, "extend needs seconds (how much to add)", request_id)
+    if options.get("beat_unit", 4) not in BEAT_UNITS:
+        raise ProtocolError(BAD_VALUE, _beat_unit_problem(options["beat_unit"]), request_id)
+    if options.get("priority", "daw") not in PRIORITIES:
+        raise ProtocolError(
+            BAD_VALUE,
+            f"priority must be one of {', '.join(PRIORITIES)}, got {options['priority']!r}",
+            request_id,
+        )
+
+
+def _parse_tempo(args: list[Any]) -> Command:
+    if not args:
+        return Command("tempo")
+    options = {}
+    positional = list(itertools.takewhile(lambda value: not isinstance(value, str), args))  # before keys
+    for name, value in zip(("bpm", "beats_per_bar", "beat_unit"), positional, strict=False):
+        option = OPTIONS[name]
+        options[name] = _number(value, name, option.kind, option.low, option.high, "")
+    if options.get("beat_unit", 4) not in BEAT_UNITS:
+        raise ProtocolError(BAD_VALUE, _beat_unit_problem(options["beat_unit"]))
+    return Command("tempo", options=options | _options(args[len(options) :], "tempo", "", ("reply_port",)))
+
+
+def _beat_unit_problem(beat_unit: int) -> str:
+    units = ", ".join(map(str, BEAT_UNITS))
+    return f"beat_unit is a time signature's denominator ({units}), got {beat_unit}"
+
+
+def _request_id(args: list[Any], kind: str) -> str:
+    if not args or not isinstance(args[0], str):
+        raise ProtocolError(BAD_ARGUMENTS, f"{kind} needs a request id (a string) as its first argument")
+    request_id = args[0]
+    if not 0 < len(request_id) <= MAX_REQUEST_ID or not request_id.isprintable():
+        raise ProtocolError(
+            BAD_VALUE,
+            f"a request id is 1 to {MAX_REQUEST_ID} printable characters",
+            request_id[:MAX_REQUEST_ID],
+        )
+    return request_id
+
+
+def _text(value: str, name: str, request_id: str) -> str:
+    if len(value) > MAX_TEXT or "\x00" in value:
+        raise ProtocolError(
+            BAD_VALUE, f"{name} is longer than {MAX_TEXT} characters or holds NUL", request_id
+        )
+    return value
+
+
+def _number(value: Any, name: str, kind: type, low: float | None, high: float | None, request_id: str):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (kind is int and isinstance(value, float))
+    ):
+        wanted = "an integer (i)" if kind is int else "a number (f or i)"
+        raise ProtocolError(BAD_ARGUMENTS, f"{name} must be {wanted}, got {value!r:.40}", request_id)
+    if not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
+        raise ProtocolError(
+            BAD_VALUE, f"{name} must be between {low:g} and {high:g}, got {value!r:.40}", request_id
+        )
+    return kind(value)
+
+
+def _options(
+    pairs: list[Any], kind: str, request_id: str, allowed: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    if len(pairs) % 2:
+        raise ProtocolError(BAD_ARGUMENTS, f"{kind}: options come in key/value pairs", request_id)
+    options: dict[str, Any] = {}
+    for key, value in zip(pairs[::2], pairs[1::2], strict=True):
+        if not isinstance(key, str) or key not in OPTIONS or (allowed is not None and key not in allowed):
+            names = ", ".join(allowed if allowed is not None else OPTIONS)
+            raise ProtocolError(
+                BAD_ARGUMENTS, f"{kind}: unknown option {str(key)[:40]!r} (known: {names})", request_id
+            )
+        if key in options:
+            raise ProtocolError(BAD_ARGUMENTS, f"{kind}: option {key} given twice", request_id)
+        option = OPTIONS[key]
+        if option.kind is str:
+            if not isinstance(value, str):
+                raise ProtocolError(BAD_ARGUMENTS, f"{key} must be a string, got {value!r:.40}", request_id)
+            options[key] = _text(value, key, request_id)
+            if option.choices and value not in option.choices:
+                raise ProtocolError(
+                    BAD_VALUE,
+                    f"{key} must be one of {', '.join(option.choices)}, got {value!r:.40}",
+                    request_id,
+                )
+        else:
+            options[key] = _number(value, key, option.kind, option.low, option.high, request_id)
+    return options
+
+
+def reply_port_of(args: list[Any]) -> int | None:
+    """The `reply_port` of a message, found even when the rest of it is malformed, so that its error
+    reply reaches the port the client listens on."""
+    for key, value in itertools.pairwise(args):
+        if (
+            key == "reply_port"
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+            and 0 < value < 65536
+        ):
+            return value
+    return None

@@ -1,0 +1,237 @@
+"""Turns a queued command into engine requests, runs them and delivers the files.
+
+The bridge side of the boundary: it builds plain GenerationRequest/EditRequest objects and calls the
+loaded pipeline's `generate`/`edit`; it never touches the model's modules. `plan` does every check that
+needs no model (options, the input file, the effect preset, the delivery), so a bad request is refused
+before it is accepted; `run` does the work on the worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from ...engine import EditRequest, GenerationRequest
+from ...engine.clip import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Clip
+from ...engine.default_model import resolve_model
+from ...engine.limits import MAX_DURATION_S
+from ...presets import ExportSettings, PresetError, PresetLibrary, load_library
+from ...presets.render import NO_CHAIN
+from ..daw.tempo import TempoState, tempo_from
+from ..delivery.deliver import Delivery, deliver
+from ..errors import BridgeError
+from .file_roots import FileRoots
+from .job import Job, ResultFile
+from .protocol import BAD_PATH, BAD_VALUE, EDIT_OPTIONS, GENERATION_OPTIONS, Command, ProtocolError
+
+NAME_PATTERNS = {
+    "generate": "{prompt}_{seed}_{variation}",
+    "edit": "{input}_{operation}_{prompt}_{seed}_{variation}",
+}
+
+
+def model_loader(
+    device: str = "auto", dtype: str = "float32", allow_pickle: bool = False
+) -> Callable[[str], Any]:
+    """Loads a model by name ('default', a folder, a hub id), on the thread that first needs it."""
+
+    def load(model_id: str) -> Any:
+        from ...engine.loader import load_model  # imports torch: on the worker thread, when a job needs it
+
+        try:
+            return load_model(resolve_model(model_id), device=device, dtype=dtype, allow_pickle=allow_pickle)
+        except Exception as error:  # the checkpoint's own words, after which model; the log keeps the trace
+            raise BridgeError(f"cannot load the model {model_id}: {error}") from error
+
+    return load
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked job: what to ask the engine and how to deliver it. The clip is read when it runs."""
+
+    generation: GenerationRequest
+    delivery: Delivery
+    input_path: Path | None = None
+    in_offset_s: float = 0.0
+    in_length_s: float | None = None
+    model: str | None = None  # the request's `model`; None: whichever is loaded
+
+
+class EngineRunner:
+    """Holds the loaded pipeline (anything with `generate`/`edit`/`sample_rate`) and the file roots.
+
+    `load_model(name)` loads a model by name; `model_names()` are the names a request's `model` may pick
+    (the bridge's models: what `serve --model` named, or the app's model list). One model is loaded at a
+    time; a request naming another loads it in place of the current one.
+    """
+
+    def __init__(
+        self,
+        load_model: Callable[[str], Any],
+        model_name: str,
+        roots: FileRoots,
+        tempo: TempoState,
+        library: PresetLibrary | None = None,
+        model_names: Callable[[], list[str]] | None = None,
+    ):
+        self._load_model, self.model_name = load_model, model_name
+        self.model_names = model_names or (lambda: [model_name])
+        self.roots, self.tempo = roots, tempo
+        self.library = library or load_library()
+        self._model: Any = None
+        self._model_lock = threading.Lock()
+
+    @property
+    def model(self) -> Any:
+        with self._model_lock:
+            if self._model is None:
+                self._model = self._load_model(self.model_name)
+            return self._model
+
+    def use_model(self, name: str) -> None:
+        """Load another model for the next job (the running one keeps the model it has)."""
+        with self._model_lock:
+            if name != self.model_name:
+                self.model_name, self._model = name, None
+
+    def model_status(self) -> dict[str, Any] | None:
+        """The loaded model's facts (`status()`), or None while none is loaded."""
+        model = self._model  # no lock: it is held for the whole of a load, and a status line must not wait
+        return model.status() if model is not None and hasattr(model, "status") else None
+
+    def plan(self, command: Command) -> Plan:
+        """Check a job command completely, without the model; ProtocolError says what is wrong."""
+        options, request_id = command.options, command.request_id
+        duration_s = options.get("duration")
+        length_s = None
+        if "bars" in options or "beats" in options:
+            tempo = self.tempo.current
+            if "bpm" in options:  # the request's own tempo (a DAW sends its project's)
+                tempo = tempo_from(options, tempo, "request")
+            duration_s = length_s = tempo.seconds(options.get("bars", 0.0), options.get("beats", 0.0))
+        given = {field: options[key] for key, field in GENERATION_OPTIONS.items() if key in options}
+        generation = GenerationRequest(  # what a request leaves out takes the engine's defaults
+            prompt=command.prompt,
+            duration_s=duration_s,
+            loop=bool(options.get("loop", 0)),
+            rerank=bool(options.get("rerank", 0)),
+            **given,
+        )
+        model = options.get("model")
+        if model is not None and model not in self.model_names():
+            raise ProtocolError(
+                BAD_VALUE,
+                f"unknown model {model[:120]!r}; this bridge serves {', '.join(self.model_names())} "
+                "(/soundloom/models lists them)",
+                request_id,
+            )
+        fx = options.get("fx", "")
+        if any(mark in fx for mark in ("/", "\\")) or fx.lower().endswith(".toml"):
+            raise ProtocolError(BAD_VALUE, f"fx names an effect preset, not a file: {fx[:80]!r}", request_id)
+        try:
+            chain = self.library.effect(fx) if fx else NO_CHAIN
+            export = ExportSettings(
+                sample_rate=options.get("rate"),
+                channels=options.get("channels", "same"),
+                loudness_lufs=options.get("loudness"),
+                peak_dbtp=options.get("peak"),
+                bit_depth=options.get("bit_depth", "32f"),
+                length_s=length_s,
+            )
+        except PresetError as error:
+            raise ProtocolError(BAD_VALUE, str(error), request_id) from None
+        delivery = Delivery(
+            chain, export, NAME_PATTERNS["generate" if command.kind == "generate" else "edit"], keep_dry=True
+        )
+        problems = delivery.problems()
+        if command.kind == "generate":
+            problems += generation.problems()
+            return self._checked(Plan(generation, delivery, model=model), problems, request_id)
+        input_path = self.roots.input_file(command.input, request_id)
+        clip = self._clip_header(input_path, options, request_id)
+        problems += self._edit_request(command, generation, clip).problems()
+        plan = Plan(
+            generation, delivery, input_path, options.get("in_offset", 0.0), options.get("in_length"), model
+        )
+        return self._checked(plan, problems, request_id)
+
+    def run(self, job: Job, progress: Callable[[int, int], None]) -> list[ResultFile]:
+        plan = self.plan(job.command)  # again: the input file may have changed while the job waited
+        if plan.model is not None:
+            self.use_model(plan.model)
+        model = self.model
+        if plan.input_path is None:
+            results = model.generate(plan.generation, progress=progress, cancel=job.cancel)
+        else:
+            clip = self._read_clip(plan)
+            results = model.edit(self._edit_request(job.command, plan.generation, clip), progress, job.cancel)
+        delivered = deliver(results, self.roots.output, plan.delivery)
+        return [
+            ResultFile(
+                str(item.path), item.rendered.duration_s, item.rendered.sample_rate, item.provenance["seed"]
+            )
+            for item in delivered
+        ]
+
+    @staticmethod
+    def _checked(plan: Plan, problems: list[str], request_id: str) -> Plan:
+        if problems:
+            raise ProtocolError(BAD_VALUE, "; ".join(problems), request_id)
+        return plan
+
+    @staticmethod
+    def _edit_request(command: Command, generation: GenerationRequest, clip: Clip) -> EditRequest:
+        options = command.options
+        given = {field: options[key] for key, field in EDIT_OPTIONS.items() if key in options}
+        return EditRequest(command.kind, clip, generation, **given)
+
+    @staticmethod
+    def _clip_header(path: Path, options: dict[str, Any], request_id: str) -> Clip:
+        """A silent stand-in clip of the region's length and layout, from the header alone (cheap)."""
+        try:
+            info = sf.info(str(path))
+        except (sf.LibsndfileError, RuntimeError):
+            raise ProtocolError(
+                BAD_PATH, f"{path}: not a readable audio file (WAV, AIFF or FLAC)", request_id
+            ) from None
+        if info.channels not in (1, 2) or not MIN_SAMPLE_RATE <= info.samplerate <= MAX_SAMPLE_RATE:
+            raise ProtocolError(
+                BAD_PATH,
+                f"{path}: {info.channels} ch at {info.samplerate} Hz; mono/stereo, 8-192 kHz",
+                request_id,
+            )
+        offset = round(options.get("in_offset", 0.0) * info.samplerate)
+        available = info.frames - offset
+        wanted = round(options["in_length"] * info.samplerate) if "in_length" in options else available
+        if available <= 0 or wanted > available:
+            raise ProtocolError(
+                BAD_VALUE,
+                f"{path}: the region in_offset/in_length lies beyond its {info.duration:.3f} s",
+                request_id,
+            )
+        if wanted / info.samplerate > MAX_DURATION_S * 2:  # extend works on a tail window of long clips
+            raise ProtocolError(
+                BAD_VALUE, f"{path}: the region is longer than {MAX_DURATION_S * 2:g} s", request_id
+            )
+        return Clip(np.zeros((max(wanted, 1), info.channels), np.float32), info.samplerate, str(path))
+
+    @staticmethod
+    def _read_clip(plan: Plan) -> Clip:
+        assert plan.input_path is not None
+        info = sf.info(str(plan.input_path))
+        start = round(plan.in_offset_s * info.samplerate)
+        frames = round(plan.in_length_s * info.samplerate) if plan.in_length_s is not None else -1
+        try:
+            audio, rate = sf.read(str(plan.input_path), frames, start, dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as error:
+            raise BridgeError(f"{plan.input_path}: cannot decode the audio ({error})") from None
+        if not np.isfinite(audio).all():
+            raise BridgeError(f"{plan.input_path}: the audio holds NaN or infinite samples")
+        return Clip(audio, rate, str(plan.input_path))

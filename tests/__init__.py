@@ -1,0 +1,1 @@
+"""Tests, mirroring the package layout; shared helpers live in tests/helpers (an importable package)."""

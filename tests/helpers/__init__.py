@@ -1,0 +1,2 @@
+"""What several test modules (and the benchmarks) share: reference pipelines, tiny checkpoints, a bridge
+process, doubles of the DAWs, signal generators."""
