@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -103,6 +104,7 @@ def run_serve(args: argparse.Namespace) -> int:
     if leftovers:
         sys.stderr.write(f"{len(leftovers)} unfinished job(s) from the last run: {args.on_restart}\n")
     sys.stderr.write(f"soundloom bridge ready: {service.describe()}\n")
+    logging.getLogger("soundloom").info("bridge ready: %s", service.describe())
     sys.stderr.flush()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

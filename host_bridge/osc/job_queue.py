@@ -135,6 +135,7 @@ class JobQueue:
             job.fraction = step / total
             self.listener(JobProgress(job, job.fraction, step, total))
 
+        log.info("job %s started: %s", job.request_id, job.command.kind)
         try:
             results = self.runner(job, progress)
         except GenerationCancelled:
@@ -154,6 +155,7 @@ class JobQueue:
             message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
             self._finish(JobFailed(job, FAILED, f"{message}{where_logged()}"))
         else:
+            log.info("job %s done: %s", job.request_id, " ".join(result.path for result in results))
             self._finish(JobDone(job, results))
 
     def _finish(self, event: JobDone | JobFailed) -> None:

@@ -70,14 +70,19 @@ def _limited(limit: Limit, help: str = "") -> Option:
     """An option whose range is the engine's (engine/limits.py), so OSC refuses what the engine would."""
     if limit.choices:
         return Option(str, help=help or " or ".join(limit.choices), choices=limit.choices)
-    return Option(int if limit.whole else float, limit.low, limit.high, help or limit.unit)
+    return Option(
+        int if limit.whole else float,
+        limit.low,
+        limit.high,
+        f"{help}, {limit.help()}" if help else limit.help(),
+    )
 
 
 # The key/value pairs after the positional arguments. Request fields take their ranges from the engine's
 # table; the rest are the protocol's own (tempo, delivery, input window). Cross-field rules the engine and
 # the render pipeline check come back as `failed`.
 OPTIONS: dict[str, Option] = {
-    "duration": _limited(limits.DURATION_S, "seconds"),
+    "duration": _limited(limits.DURATION_S, "length"),
     "bars": Option(float, 0, 64, "length in bars at the bridge's tempo (instead of duration)"),
     "beats": Option(float, 0, 256, "length in beats at the bridge's tempo (adds to bars)"),
     "bpm": Option(float, *BPM_RANGE, "the tempo for this request's bars/beats (else the bridge's)"),
@@ -102,8 +107,8 @@ OPTIONS: dict[str, Option] = {
     "strength": _limited(limits.STRENGTH, "transfer: 0 keeps the clip, 1 is a fresh generation"),
     "start": Option(float, 0, 3600, "inpaint region start, seconds into the sent region"),
     "end": Option(float, 0, 3600, "inpaint region end, seconds into the sent region"),
-    "fade": _limited(limits.FADE_S, "crossfade, seconds"),
-    "seconds": _limited(limits.EXTEND_S, "extend: how much to add, seconds"),
+    "fade": _limited(limits.FADE_S, "crossfade"),
+    "seconds": _limited(limits.EXTEND_S, "extend: how much to add"),
     "in_offset": Option(float, 0, 86400, "read the input from this many seconds into the file"),
     "in_length": Option(float, 0, 3600, "read this many seconds of the input"),
     "priority": Option(str, help="daw (default), normal or batch"),

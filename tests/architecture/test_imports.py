@@ -160,3 +160,18 @@ def test_the_app_never_reaches_torch() -> None:
         queue += top_level_imports(module)
     assert sorted(m for m in seen if torch_at_top(m)) == []
     assert {"engine.limits", "engine.requests"} <= seen  # the walk does reach the engine's torch-free parts
+
+
+def test_every_package_folder_is_installed() -> None:
+    """pyproject's explicit package list names every folder of modules (a wheel would leave one out)."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {"soundloom." + module_name(path) for path in SOURCES.values() if path.name == "__init__.py"}
+    assert folders == listed
+    # A folder of modules without __init__.py would be a namespace package pyproject cannot list; the one
+    # script allowed outside a package makes the built-in impulse response beside it (data, not code).
+    loose = sorted(
+        str(p.relative_to(ROOT)) for p in SOURCES.values() if not (p.parent / "__init__.py").is_file()
+    )
+    assert loose == ["presets/builtin/impulses/make_hall.py"]
