@@ -64,6 +64,9 @@ STEPS = Limit("steps", "steps", 25, 1, 1000, whole=True)
 # leaves room to hear that without letting a typo run a useless job.
 GUIDANCE_SCALE = Limit("guidance_scale", "guidance", 2.5, 0.0, 30.0)
 SEED = Limit("seed", "seed", None, 0, 2**63 - 1, whole=True)  # torch.Generator's seed range
+# A seed left to chance is drawn below this: it fits a 32-bit int, so every DAW, OSC client and spin box
+# can hold it and a user can read it back.
+NEW_SEEDS = 2**31
 VARIATIONS = Limit("variations", "variations", 1, 1, 16, whole=True)
 SAMPLER = Limit("sampler", "sampler", "dpm++", choices=("dpm++", "ddim"))
 ETA = Limit("eta", "eta", 0.0, 0.0, 1.0)  # DDIM only: 0 deterministic, 1 ancestral

@@ -9,9 +9,8 @@ from typing import Protocol
 import numpy as np
 
 from .clip import resample_loop
+from .limits import NEW_SEEDS
 from .requests import GeneratedAudio, GenerationRequest
-
-SEED_RANGE = 2**31  # a chosen seed fits a 32-bit int: every DAW, OSC client and spin box can hold it
 
 
 class Reranker(Protocol):
@@ -20,7 +19,7 @@ class Reranker(Protocol):
 
 def choose_seed(seed: int | None) -> int:
     """The request's seed, or a fresh random one (reported with the results, so any take can be rerun)."""
-    return seed if seed is not None else secrets.randbelow(SEED_RANGE)
+    return seed if seed is not None else secrets.randbelow(NEW_SEEDS)
 
 
 def close_loop(audio: np.ndarray, period: int, frames: int) -> np.ndarray:

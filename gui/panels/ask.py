@@ -24,13 +24,12 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from ...engine.limits import DURATION_S, GUIDANCE_SCALE, SAMPLER, SEED, STEPS, VARIATIONS
+from ...engine.limits import DURATION_S, GUIDANCE_SCALE, NEW_SEEDS, SAMPLER, SEED, STEPS, VARIATIONS
 from ...host_bridge.daw.tempo import BPM_RANGE
 from ...presets import PresetError, PresetLibrary
 from ...presets.prompts import PromptPreset
 
 NO_PRESET = "(no prompt preset)"
-NEW_SEEDS = 2**31  # a fresh seed is drawn below this, so it reads and copies easily; any SEED is allowed
 
 
 def spin(limit: Any, step: float = 1.0, decimals: int = 2) -> QSpinBox | QDoubleSpinBox:

@@ -20,10 +20,10 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from ...engine.limits import NEW_SEEDS
 from ..history import History, JobRecord
 from ..jobs_model import HistoryModel
 from ..takes import Take
-from .ask import NEW_SEEDS
 
 
 class HistoryPanel(QWidget):
