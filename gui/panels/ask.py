@@ -25,7 +25,7 @@ from PyQt6.QtWidgets import (
 )
 
 from ...engine.limits import DURATION_S, GUIDANCE_SCALE, NEW_SEEDS, SAMPLER, SEED, STEPS, VARIATIONS
-from ...host_bridge.daw.tempo import BPM_RANGE
+from ...host_bridge.daw.tempo import BPM_RANGE, MAX_BARS
 from ...presets import PresetError, PresetLibrary
 from ...presets.prompts import PromptPreset
 
@@ -135,7 +135,7 @@ class AskPanel(QWidget):
 
     def _length_unit_changed(self, unit: str) -> None:
         # Seconds are the engine's limit; bars are converted at the tempo, which the bridge checks.
-        self.duration.setRange(DURATION_S.low, DURATION_S.high if unit == "seconds" else 64.0)
+        self.duration.setRange(DURATION_S.low, DURATION_S.high if unit == "seconds" else MAX_BARS)
 
     def apply_prompt_preset(self, name: str) -> None:
         if name == NO_PRESET:

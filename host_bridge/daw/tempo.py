@@ -14,6 +14,7 @@ CLOCKS_PER_BEAT = 24  # MIDI clock: 24 pulses per quarter note
 
 
 BPM_RANGE = (20.0, 400.0)  # what a request, a DAW or a MIDI clock may set
+MAX_BARS = 64.0  # a request's length in bars (beats: four times as many quarter notes)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Any
 
 from ...engine import limits
 from ...engine.limits import Limit
-from ..daw.tempo import BPM_RANGE
+from ..daw.tempo import BPM_RANGE, MAX_BARS
 from ..errors import BridgeError
 
 PREFIX = "/soundloom/"
@@ -83,8 +83,8 @@ def _limited(limit: Limit, help: str = "") -> Option:
 # the render pipeline check come back as `failed`.
 OPTIONS: dict[str, Option] = {
     "duration": _limited(limits.DURATION_S, "length"),
-    "bars": Option(float, 0, 64, "length in bars at the bridge's tempo (instead of duration)"),
-    "beats": Option(float, 0, 256, "length in beats at the bridge's tempo (adds to bars)"),
+    "bars": Option(float, 0, MAX_BARS, "length in bars at the bridge's tempo (instead of duration)"),
+    "beats": Option(float, 0, 4 * MAX_BARS, "length in beats at the bridge's tempo (adds to bars)"),
     "bpm": Option(float, *BPM_RANGE, "the tempo for this request's bars/beats (else the bridge's)"),
     "beats_per_bar": Option(int, 1, 32, "with bpm: the time signature's numerator"),
     "beat_unit": Option(int, 1, 32, "with bpm: the time signature's denominator (4 unless given)"),
