@@ -7,6 +7,7 @@ quality linear-phase converter, whose whole-signal API compensates its filter de
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,11 +42,30 @@ class Clip:
         return self.frames / self.sample_rate
 
 
+def file_problem(path: Path) -> str | None:
+    """Why `path` cannot be read as an audio file, in words (checked without opening it: a FIFO would
+    block); None for a regular file."""
+    try:
+        mode = Path(path).stat().st_mode
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as error:
+        return f"cannot read it ({error.strerror or error})"
+    if stat.S_ISDIR(mode):
+        return "a folder, not an audio file"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), not an audio file"
+    if not stat.S_ISREG(mode):
+        return "a device or socket, not an audio file"
+    return None
+
+
 def read_clip(path: Path, max_duration_s: float) -> Clip:
     """Read a WAV, AIFF or FLAC file (8-192 kHz, mono or stereo, int or float); refuse anything else."""
     path = Path(path)
-    if not path.is_file():
-        raise EngineError(f"{path}: no such file")
+    problem = file_problem(path)
+    if problem is not None:
+        raise EngineError(f"{path}: {problem}")
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError):

@@ -10,7 +10,14 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
-import sounddevice as sd
+
+try:
+    import sounddevice as sd
+except OSError as missing:  # sounddevice raises OSError("PortAudio library not found") when importing
+    sd = None
+    PLAYBACK_OFF = f"playback is off: {missing} (Debian/Ubuntu: apt install libportaudio2)"
+else:
+    PLAYBACK_OFF = ""  # why audition cannot work on this machine; "" when it can
 
 
 class PlayerError(Exception):
@@ -24,6 +31,8 @@ class OutputDevice:
 
 
 def output_devices() -> list[OutputDevice]:
+    if sd is None:
+        return []
     try:
         devices = sd.query_devices()
     except sd.PortAudioError:
@@ -57,6 +66,8 @@ class Player:
 
     def play(self, audio: np.ndarray, sample_rate: int, start_s: float = 0.0) -> None:
         """Start playing `audio` ((frames,) or (frames, channels)) from `start_s`; stops what was playing."""
+        if sd is None:
+            raise PlayerError(PLAYBACK_OFF)
         self.stop()
         audio = np.ascontiguousarray(audio.reshape(len(audio), -1), np.float32)
         with self._lock:

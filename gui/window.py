@@ -28,7 +28,7 @@ from .panels.jobs import JobsPanel
 from .panels.settings import SettingsPanel
 from .panels.shape import ShapePanel
 from .panels.takes import TakesPanel
-from .player import Player
+from .player import PLAYBACK_OFF, Player
 from .takes import Take
 
 
@@ -100,6 +100,8 @@ class MainWindow(QMainWindow):
             self.settings_panel,
         ):
             panel.message.connect(self.show_message)
+        if PLAYBACK_OFF:  # everything but audition works; say which package brings it
+            self.show_message(PLAYBACK_OFF)
         self.ask.generate_requested.connect(self.generate)
         self.ask.model_chosen.connect(self.change_model)
         self.ask.fx_suggested.connect(self.shape.effect_preset.setCurrentText)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+import threading
+import time
 from pathlib import Path
 
 from .home import log_path
@@ -52,3 +54,25 @@ def log_file() -> Path | None:
 def where_logged() -> str:
     """The tail a failure message gets: where its traceback is, when there is a log file."""
     return f" (details in {_log_file})" if _log_file is not None else ""
+
+
+class Tally:
+    """Counts something that can happen thousands of times a second (dropped packets, refused frames) and
+    logs it at most once per `interval_s`, as the count since the last line: a flood stays a few lines."""
+
+    def __init__(self, logger: logging.Logger, what: str, interval_s: float = 10.0):
+        self.logger, self.what, self.interval_s = logger, what, interval_s
+        self.total = 0
+        self._unlogged = 0
+        self._logged_at = -interval_s
+        self._lock = threading.Lock()
+
+    def add(self, count: int = 1) -> None:
+        with self._lock:
+            self.total += count
+            self._unlogged += count
+            now = time.monotonic()
+            if now - self._logged_at < self.interval_s:
+                return
+            unlogged, self._unlogged, self._logged_at = self._unlogged, 0, now
+        self.logger.warning("%d %s (%d in all)", unlogged, self.what, self.total)

@@ -13,7 +13,10 @@ from typing import Any
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-logging.getLogger("pythonosc").setLevel(logging.ERROR)  # it warns on every unknown type tag
+# python-osc logs "Unhandled parameter type" on the root logger for every unknown type tag: a flood of
+# bad packets would flood the log, so tags are checked here first and such packets refused quietly.
+logging.getLogger("pythonosc").setLevel(logging.ERROR)
+TYPE_TAGS = frozenset("ihfdsbrmtTFN[]")  # what python-osc's OscMessage decodes
 
 MAX_TCP_FRAME = 64 * 1024  # one OSC message; paths and prompts fit many times over
 MAX_MESSAGES_PER_PACKET = 64  # bundles beyond this are refused whole
@@ -60,6 +63,7 @@ def _decode_into(packet: bytes, found: list[tuple[str, list[Any]]], depth: int) 
         return
     if not packet.startswith(b"/") or len(packet) % 4:
         raise PacketError("not an OSC message or bundle")
+    _check_type_tags(packet)
     try:
         message = OscMessage(packet)
         found.append((message.address, list(message.params)))
@@ -67,6 +71,19 @@ def _decode_into(packet: bytes, found: list[tuple[str, list[Any]]], depth: int) 
         raise PacketError(f"malformed OSC message ({type(error).__name__})") from None
     if len(found) > MAX_MESSAGES_PER_PACKET:
         raise PacketError(f"more than {MAX_MESSAGES_PER_PACKET} messages in one packet")
+
+
+def _check_type_tags(packet: bytes) -> None:
+    """Refuse a message whose type tag string holds a tag python-osc cannot decode."""
+    address_end = packet.find(b"\x00")
+    tags_start = (address_end // 4 + 1) * 4  # the address is NUL-terminated and padded to 4 bytes
+    if address_end < 0 or packet[tags_start : tags_start + 1] != b",":
+        return  # no type tags: python-osc decides
+    tags_end = packet.find(b"\x00", tags_start)
+    tags = packet[tags_start + 1 : tags_end if tags_end >= 0 else len(packet)].decode("latin-1")
+    unknown = set(tags) - TYPE_TAGS
+    if unknown:
+        raise PacketError(f"unsupported OSC type tag {sorted(unknown)[0]!r}")
 
 
 def frame_packet(packet: bytes, slip: bool) -> bytes:
@@ -82,6 +99,11 @@ class StreamFrames:
         self.buffer = bytearray()
         self.slip: bool | None = None
         self.discarding = False  # inside an oversized SLIP frame, until its END
+
+    @property
+    def pending(self) -> bool:
+        """True while a frame has begun and not ended."""
+        return bool(self.buffer) or self.discarding
 
     def feed(self, chunk: bytes) -> list[bytes | PacketError]:
         """The complete packets so far (a PacketError in place of a frame that does not decode); raises

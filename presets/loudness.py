@@ -56,6 +56,11 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
         starts = np.arange(0, audio.shape[0] - block + 1, hop)
         squares = np.concatenate([np.zeros((1, audio.shape[1])), np.cumsum(audio**2, axis=0)])
         block_power = ((squares[starts + block] - squares[starts]) / block).sum(axis=1)  # (blocks,)
+    return gated_loudness(block_power)
+
+
+def gated_loudness(block_power: np.ndarray) -> float:
+    """LUFS from the 400 ms gating blocks' powers (blocks,): the absolute gate, then the relative one."""
     block_loudness = -0.691 + 10 * np.log10(np.maximum(block_power, 1e-20))
     gated = block_power[block_loudness > ABSOLUTE_GATE_LUFS]
     if gated.size == 0:
@@ -65,7 +70,7 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     return -0.691 + 10 * math.log10(gated.mean())
 
 
-def _oversampling(sample_rate: int) -> int:
+def oversampling(sample_rate: int) -> int:
     """BS.1770's factor: the reconstructed signal at 192 kHz or more."""
     return max(1, math.ceil(192000 / sample_rate))
 
@@ -73,7 +78,7 @@ def _oversampling(sample_rate: int) -> int:
 def true_peak_envelope(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """(frames,) the largest oversampled magnitude over each sample's interval, across channels."""
     audio = _frames_channels(audio)
-    factor = _oversampling(sample_rate)
+    factor = oversampling(sample_rate)
     if factor == 1:
         return np.abs(audio).max(axis=1)
     upsampled = signal.resample_poly(audio.astype(np.float64), factor, 1, axis=0)  # (frames * factor, ch)

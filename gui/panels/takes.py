@@ -26,7 +26,7 @@ from ..audio_files import LoadedAudio, load_audio
 from ..background import run_in_background
 from ..history import History
 from ..link import BridgeLink
-from ..player import Player, PlayerError
+from ..player import PLAYBACK_OFF, Player, PlayerError
 from ..takes import THUMB_HEIGHT, THUMB_WIDTH, Take, TakesModel, thumbnail
 from ..thumbnails import spectrogram_image, waveform_image
 from ..waveform import WaveformView
@@ -64,6 +64,8 @@ class TakesPanel(QWidget):
         self.waveform.seek_requested.connect(self.seek)
         self.play_button = QPushButton(PLAY)
         self.play_button.clicked.connect(self.toggle_play)
+        self.play_button.setEnabled(not PLAYBACK_OFF)
+        self.play_button.setToolTip(PLAYBACK_OFF)
         self.loop_box = QCheckBox("Loop")
         self.loop_box.toggled.connect(lambda on: setattr(self.player, "loop", on))
         self.ab_button = QPushButton("A/B")

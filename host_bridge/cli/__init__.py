@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import NoReturn
 
 from ...engine.errors import EngineError
 from ...presets import PresetError
@@ -21,10 +22,16 @@ from . import app, client, corpus, generate, models, render, serve, train
 COMMAND_GROUPS = (generate, models, corpus, train, render, serve, client, app)
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """A usage error is one line and exit 2, naming --help; argparse's own prints the whole usage first
+    (17 lines for `generate`). Sub-commands' parsers are made of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="soundloom", description="Text-to-audio latent diffusion for sound design."
-    )
+    parser = OneLineErrors(prog="soundloom", description="Text-to-audio latent diffusion for sound design.")
     commands = parser.add_subparsers(dest="command", required=True)
     for group in COMMAND_GROUPS:
         group.register(commands)

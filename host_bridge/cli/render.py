@@ -14,14 +14,14 @@ from typing import Any
 
 import soundfile
 
-from ...engine import read_clip
+from ...engine.clip import file_problem
 from ...presets import ExportSettings, PresetError, PresetLibrary, build_board, load_library, load_preset_file
+from ...presets.file_meter import measure_file
 from ...presets.library import preset_key
-from ...presets.loudness import integrated_loudness, true_peak_dbtp
 from ...presets.render import BIT_DEPTHS, CHANNEL_LAYOUTS, NO_CHAIN, SAMPLE_RATES, STEREO_MODES
 from ..delivery.deliver import DeliveredFile, Delivery, DryTakeMissing, rerender
 from ..delivery.files import OutputError
-from ..delivery.wav_metadata import read_bext, read_chunks, read_provenance
+from ..delivery.wav_metadata import read_bext, read_metadata, read_provenance
 
 
 def add_render_options(parser: argparse.ArgumentParser, name_pattern: str) -> None:
@@ -205,26 +205,30 @@ def _validate(files: list[Path]) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    """Headers and metadata chunks are read whole, the audio in blocks: a WAV of any size is fine."""
+    problem = file_problem(args.file)  # before opening: a FIFO would block the read
+    if problem is not None:
+        raise OutputError(f"{args.file}: {problem}")
     try:
-        data = args.file.read_bytes()
-        read_chunks(data)
+        data = read_metadata(args.file)
+        info = soundfile.info(str(args.file))
     except OSError as error:
         raise OutputError(f"{args.file}: cannot read ({error.strerror})") from None
-    except ValueError:
+    except (ValueError, soundfile.LibsndfileError, RuntimeError):
         raise OutputError(f"{args.file}: not a WAV file") from None
     provenance = read_provenance(data)
     if args.json:
         print(json.dumps(provenance, indent=2, ensure_ascii=False))
         return 0 if provenance else 1
-    clip = read_clip(args.file, float("inf"))
-    info = soundfile.info(str(args.file))
     print(f"file         {args.file}")
-    layout = f"{clip.sample_rate} Hz, {clip.channels} ch, {clip.duration_s:.3f} s"
-    print(f"format       {info.subtype_info}, {layout}")
     print(
-        f"level        {integrated_loudness(clip.audio, clip.sample_rate):.1f} LUFS integrated, "
-        f"true peak {true_peak_dbtp(clip.audio, clip.sample_rate):.1f} dBTP"
+        f"format       {info.subtype_info}, {info.samplerate} Hz, {info.channels} ch, {info.duration:.3f} s"
     )
+    try:
+        loudness_lufs, peak_dbtp = measure_file(args.file)
+    except (soundfile.LibsndfileError, RuntimeError) as error:
+        raise OutputError(f"{args.file}: cannot decode the audio ({error})") from None
+    print(f"level        {loudness_lufs:.1f} LUFS integrated, true peak {peak_dbtp:.1f} dBTP")
     bext = read_bext(data)
     if bext:
         print(f"bext         {bext['description']}")

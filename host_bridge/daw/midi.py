@@ -8,6 +8,7 @@ ALSA sequencer, or through a running JACK server where there is none (containers
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from collections.abc import Callable
@@ -18,6 +19,8 @@ import mido
 
 from ..errors import BridgeError
 from .tempo import TempoState
+
+log = logging.getLogger(__name__)
 
 BASE_NOTE = 60
 PORT_NAME = "Soundloom"
@@ -78,7 +81,15 @@ class MidiControl:
         self._port: Any = None
 
     def handle(self, message: Any) -> str | None:
-        """React to one mido message; returns the take path it started, if any."""
+        """React to one mido message; returns the take path it started, if any. Runs on rtmidi's thread:
+        a take that cannot play (file gone, no PortAudio, no device) is logged, and the next note works."""
+        try:
+            return self._react(message)
+        except Exception:
+            log.exception("MIDI %s: could not react", getattr(message, "type", "message"))
+            return None
+
+    def _react(self, message: Any) -> str | None:
         if message.type == "clock":
             self.tempo.clock_tick()
         elif message.type == "stop":

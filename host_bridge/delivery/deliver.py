@@ -5,6 +5,7 @@ kept beside them so a chain can be re-applied later without regenerating.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import string
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from ...presets import EffectChain, ExportSettings, RenderedAudio, render
 from ...presets.render import NO_CHAIN
 from ..home import soundloom_version
 from .files import OutputError, plan_outputs, slug, write_wav
-from .wav_metadata import read_provenance, with_provenance
+from .wav_metadata import read_metadata, read_provenance, with_provenance
 
 NAME_FIELDS = (
     "prompt",  # the prompt, lower case with underscores
@@ -133,18 +134,33 @@ def _model_name(model_id: str) -> str:
     return model_id
 
 
+# Called with the [take, dry take or None] paths a delivery will write, before it writes any of them.
+OutputsPlanned = Callable[[list[list[str | None]]], None]
+
+
 def deliver(
-    results: list[GeneratedAudio], out: Path, delivery: Delivery, overwrite: bool = False
+    results: list[GeneratedAudio],
+    out: Path,
+    delivery: Delivery,
+    overwrite: bool = False,
+    planned: OutputsPlanned | None = None,
 ) -> list[DeliveredFile]:
     """Render and write each result; `out` is a .wav file (one result, or out_1.wav ...) or a folder."""
     takes = [(request_provenance(result), result.audio, result.sample_rate) for result in results]
-    return write_takes(takes, out, delivery, overwrite)
+    return write_takes(takes, out, delivery, overwrite, planned)
 
 
 def write_takes(
-    takes: list[tuple[dict[str, Any], np.ndarray, int]], out: Path, delivery: Delivery, overwrite: bool
+    takes: list[tuple[dict[str, Any], np.ndarray, int]],
+    out: Path,
+    delivery: Delivery,
+    overwrite: bool,
+    planned: OutputsPlanned | None = None,
 ) -> list[DeliveredFile]:
-    """Render each (provenance entry, dry audio, sample rate) take; write it with its provenance chunks."""
+    """Render each (provenance entry, dry audio, sample rate) take; write it with its provenance chunks.
+
+    All or nothing: if any file fails (a full disk), every file this call wrote is removed again.
+    """
     now = datetime.now().replace(microsecond=0)
     renders = [
         render(audio, rate, delivery.chain, delivery.export, loop=bool(entry.get("loop")))
@@ -152,36 +168,62 @@ def write_takes(
     ]
     names = [_name(delivery, entry, now) for entry, _, _ in takes]
     paths = plan_outputs(out, len(takes), names, overwrite)
-    delivered = []
-    for (entry, dry_audio, dry_rate), rendered, path in zip(takes, renders, paths, strict=True):
-        dry_path = None
-        if delivery.keep_dry and delivery.changes_audio:
-            dry_folder = path.parent / DRY_FOLDER
-            dry_path = plan_outputs(dry_folder, 1, [f"{path.stem}.dry"], create=True)[0]
-            write_wav(dry_path, dry_audio, dry_rate)
-        provenance = {
-            "soundloom": soundloom_version(),
-            "created": now.isoformat(),
-            **entry,
-            "fx": delivery.chain.to_dict() if delivery.chain.active else None,
-            "export": delivery.export.to_dict(),
-            "sample_rate": rendered.sample_rate,
-            "channels": rendered.audio.shape[1],
-            "loudness_lufs": _finite(rendered.loudness_lufs),
-            "true_peak_dbtp": _finite(rendered.true_peak_dbtp),
-            "dry_file": str(dry_path.relative_to(path.parent)) if dry_path else entry.get("dry_file"),
-        }
+    keep_dry = delivery.keep_dry and delivery.changes_audio
+    dry_paths = [
+        plan_outputs(path.parent / DRY_FOLDER, 1, [f"{path.stem}.dry"], create=True)[0] if keep_dry else None
+        for path in paths
+    ]
+    if planned is not None:
+        planned([[str(path), str(dry) if dry else None] for path, dry in zip(paths, dry_paths, strict=True)])
+    written: list[Path] = []
+    try:
+        return [
+            _write_take(take, rendered, path, dry_path, delivery, overwrite, now, written)
+            for take, rendered, path, dry_path in zip(takes, renders, paths, dry_paths, strict=True)
+        ]
+    except BaseException:
+        for path in written:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
 
-        history = _coding_history(provenance, delivery, rendered)
 
-        def add_chunks(wav: bytes, provenance: dict[str, Any] = provenance, history: str = history) -> bytes:
-            return with_provenance(wav, provenance, summary(provenance), history)
+def _write_take(
+    take: tuple[dict[str, Any], np.ndarray, int],
+    rendered: RenderedAudio,
+    path: Path,
+    dry_path: Path | None,
+    delivery: Delivery,
+    overwrite: bool,
+    now: datetime,
+    written: list[Path],
+) -> DeliveredFile:
+    entry, dry_audio, dry_rate = take
+    if dry_path is not None:
+        written.append(write_wav(dry_path, dry_audio, dry_rate))
+    provenance = {
+        "soundloom": soundloom_version(),
+        "created": now.isoformat(),
+        **entry,
+        "fx": delivery.chain.to_dict() if delivery.chain.active else None,
+        "export": delivery.export.to_dict(),
+        "sample_rate": rendered.sample_rate,
+        "channels": rendered.audio.shape[1],
+        "loudness_lufs": _finite(rendered.loudness_lufs),
+        "true_peak_dbtp": _finite(rendered.true_peak_dbtp),
+        "dry_file": str(dry_path.relative_to(path.parent)) if dry_path else entry.get("dry_file"),
+    }
+    history = _coding_history(provenance, delivery, rendered)
 
+    def add_chunks(wav: bytes) -> bytes:
+        return with_provenance(wav, provenance, summary(provenance), history)
+
+    written.append(
         write_wav(
             path, rendered.audio, rendered.sample_rate, overwrite, delivery.export.bit_depth, add_chunks
         )
-        delivered.append(DeliveredFile(path, dry_path, rendered, provenance))
-    return delivered
+    )
+    return DeliveredFile(path, dry_path, rendered, provenance)
 
 
 def _finite(value: float) -> float | None:
@@ -257,7 +299,7 @@ MADE_BY_RENDER = {
 
 def read_file_provenance(path: Path) -> dict[str, Any] | None:
     try:
-        return read_provenance(path.read_bytes())
+        return read_provenance(read_metadata(path))
     except (OSError, ValueError):
         return None
 

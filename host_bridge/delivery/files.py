@@ -1,9 +1,18 @@
-"""Where generated audio goes on disk: names, and WAV files written atomically, never over user audio."""
+"""Where generated audio goes on disk: names, and WAV files written atomically, never over user audio.
+
+A file is written whole to a temporary name beside it (`.NAME.PID.XXXX.part`), flushed to the disk, given
+the mode the umask allows (DAWs on shared volumes read each other's files), then linked into place; a
+file that fails is removed with the one line that says why. A killed writer's `.part` names its process,
+so `remove_stale_parts` can tell a dead writer's leftovers from a live one's work.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +24,17 @@ from ...presets.render import to_pcm
 from ..errors import BridgeError
 
 SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
+PART = ".part"
+MIN_FREE_BYTES = 16 * 2**20  # an output folder with less is refused before any work: a minute of stereo
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_umask()  # read at import, while nothing else runs; mkstemp alone would give 0600
 
 
 class OutputError(BridgeError):
@@ -40,29 +60,48 @@ def plan_outputs(
     `out` is a .wav file (one result: exactly it; several: out_1.wav, out_2.wav, ...) or an existing
     folder (`create`: made if missing), where the files are `names` + .wav (default take_1 ...). Existing
     files are never replaced unless `out` names them and `overwrite`; in a folder a free name is chosen
-    instead (name-2.wav, ...), also among the names of this batch.
+    instead (name-2.wav, ...), also among the names of this batch. The folder must take a file now.
     """
     if create:
-        out.mkdir(exist_ok=True)
+        try:
+            out.mkdir(exist_ok=True)
+        except OSError as error:
+            raise OutputError(f"{out}: cannot create the folder ({error.strerror or error})") from None
     if out.is_dir():
+        check_writable(out)
         chosen: list[Path] = []
         for name in names or [f"take_{i}" for i in range(1, count + 1)]:
             chosen.append(_free_name(out / f"{name}.wav", chosen))
         return chosen
     if out.suffix.lower() != ".wav":
         raise OutputError(f"{out}: give a .wav file or an existing folder")
+    if out.is_symlink() and not out.exists():
+        raise OutputError(f"{out} is a symbolic link to {os.readlink(out)}, which does not exist")
     if not out.parent.is_dir():
         raise OutputError(f"{out}: folder {out.parent} does not exist")
+    check_writable(out.parent)
     paths = [out] if count == 1 else [out.with_name(f"{out.stem}_{i}.wav") for i in range(1, count + 1)]
-    taken = [path for path in paths if path.exists()]
+    taken = [path for path in paths if os.path.lexists(path)]
     if taken and not overwrite:
         raise OutputError(f"{taken[0]} already exists; choose another name or allow replacing it", taken[0])
     return paths
 
 
+def check_writable(folder: Path) -> None:
+    """OutputError unless a file can be made in `folder` now and the disk has room for a take."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+        free = shutil.disk_usage(folder).free
+    except OSError as error:
+        raise OutputError(f"cannot write in {folder}: {error.strerror or error}") from None
+    if free < MIN_FREE_BYTES:
+        raise OutputError(f"cannot write in {folder}: only {free // 1024} KB free on its disk")
+
+
 def _free_name(path: Path, chosen: list[Path]) -> Path:
     candidate, n = path, 2
-    while candidate.exists() or candidate in chosen:
+    while os.path.lexists(candidate) or candidate in chosen:  # a dangling symlink takes its name too
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
         n += 1
     return candidate
@@ -76,43 +115,82 @@ def write_wav(
     bit_depth: str = "32f",
     add_chunks: Callable[[bytes], bytes] | None = None,
 ) -> Path:
-    """Write a WAV via a temporary file in the same folder, then link/rename it into place.
+    """Write a WAV atomically (see the module's text); OutputError names the file and the reason.
 
     `bit_depth` 16 (TPDF-dithered), 24 or 32f (float); `add_chunks` may rewrite the finished file's
-    bytes (provenance chunks) before it appears. Without `overwrite` the final link fails if the name was
-    taken meanwhile; the temporary is removed on any failure, so a reader never sees a half-written file.
+    bytes (provenance chunks) before it is written. Without `overwrite` the final link fails if the name
+    was taken meanwhile, and the file found there is left untouched.
     """
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(handle)
+    samples = to_pcm(np.asarray(audio, dtype=np.float32), bit_depth)
+    encoded = io.BytesIO()
+    sf.write(encoded, samples, sample_rate, subtype=SUBTYPES[bit_depth], format="WAV")
+    data = encoded.getvalue()
+    if add_chunks is not None:
+        data = add_chunks(data)
     try:
-        samples = to_pcm(np.asarray(audio, dtype=np.float32), bit_depth)
-        sf.write(temporary, samples, sample_rate, subtype=SUBTYPES[bit_depth], format="WAV")
-        if add_chunks is not None:
-            Path(temporary).write_bytes(add_chunks(Path(temporary).read_bytes()))
-        if overwrite:
-            os.replace(temporary, path)
-        else:
-            try:
-                os.link(temporary, path)
-            except FileExistsError:
-                raise OutputError(f"{path} appeared while writing; it was left untouched") from None
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+        write_atomically(path, data, overwrite)
+    except FileExistsError:
+        raise OutputError(f"{path} appeared while writing; it was left untouched") from None
+    except OSError as error:
+        raise OutputError(f"{path}: cannot write ({error.strerror or error}); nothing was left") from None
     return path
 
 
 def write_text(path: Path, text: str) -> Path:
     """Replace `path` with `text` atomically: a reader sees the old file or the new one, never half."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    write_atomically(path, text.encode("utf-8"), overwrite=True)
     return path
+
+
+def write_atomically(path: Path, data: bytes, overwrite: bool) -> None:
+    """`data` as `path`, whole or not at all; OSError (FileExistsError: the name is taken) says why not."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=PART, dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())  # on the disk before its name: a power cut leaves old or new
+        os.chmod(temporary, FILE_MODE)
+        if overwrite:
+            os.replace(temporary, path)
+        else:
+            os.link(temporary, path)
+        _sync_folder(path.parent)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a new name durable (POSIX: fsync the directory); not possible on Windows, where it is a no-op."""
+    with contextlib.suppress(OSError):
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def remove_stale_parts(folder: Path) -> list[Path]:
+    """Remove the `.part` files in `folder` whose writing process is gone (killed mid-write)."""
+    removed = []
+    for path in folder.glob(f".*{PART}"):
+        pid = path.name[: -len(PART)].rsplit(".", 2)[-2:][0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, under another user
+        return True
+    return True
 
 
 def rename_take(path: Path, new_name: str) -> Path:

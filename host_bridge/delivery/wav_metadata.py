@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import struct
 from functools import partial
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
@@ -15,6 +16,7 @@ from xml.sax.saxutils import escape
 SOFTWARE = "Soundloom"
 BEXT_FIXED_SIZE = 602  # EBU Tech 3285 v2: every field before CodingHistory
 _REPLACED = {b"bext", b"LIST", b"iXML"}
+MAX_METADATA_CHUNK = 16 * 2**20  # larger chunks are skipped when reading metadata from a file
 
 
 def read_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
@@ -27,6 +29,27 @@ def read_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
         chunks.append((chunk_id, data[offset + 8 : offset + 8 + size]))
         offset += 8 + size + (size & 1)  # chunks are padded to even sizes
     return chunks
+
+
+def read_metadata(path: Path) -> bytes:
+    """A RIFF/WAVE file's chunks with the audio left out (its `data` chunk empty), as bytes that
+    `read_chunks`, `read_provenance` and `read_bext` take: a WAV of any size costs a few reads, never
+    its audio in memory. ValueError when the file is not RIFF/WAVE."""
+    chunks = []
+    with open(path, "rb") as stream:
+        header = stream.read(12)
+        if header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+            raise ValueError("not a RIFF/WAVE file")
+        while len(head := stream.read(8)) == 8:
+            chunk_id, size = head[:4], struct.unpack("<I", head[4:])[0]
+            if chunk_id == b"data" or size > MAX_METADATA_CHUNK:
+                stream.seek(size + (size & 1), 1)
+                chunks.append((chunk_id, b""))
+            else:
+                chunks.append((chunk_id, stream.read(size)))
+                stream.seek(size & 1, 1)
+    body = b"".join(_chunk_bytes(chunk_id, payload) for chunk_id, payload in chunks)
+    return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body
 
 
 def with_provenance(wav: bytes, provenance: dict[str, Any], summary: str, coding_history: str) -> bytes:

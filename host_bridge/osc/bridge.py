@@ -7,6 +7,7 @@ needs no model), journaled, queued and acknowledged with `accepted`, or refused 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -14,14 +15,30 @@ from pathlib import Path
 from typing import Any
 
 from ..home import soundloom_version
+from ..logs import Tally, where_logged
 from . import job as states
-from .job import Job, JobDone, JobEvent, JobFailed, JobProgress, JobQueued
+from .job import Job, JobDone, JobEvent, JobFailed, JobProgress, JobQueued, ResultFile
 from .job_queue import JobQueue
 from .journal import Journal, JournalEntry
-from .protocol import INTERRUPTED, NOT_FOUND, PREFIX, Command, ProtocolError, parse, reply_port_of
+from .protocol import (
+    FAILED,
+    INTERRUPTED,
+    MAX_REQUEST_ID,
+    NOT_FOUND,
+    PREFIX,
+    UNAVAILABLE,
+    Command,
+    ProtocolError,
+    is_reply,
+    parse,
+    reply_port_of,
+)
+from .recovery import finished_takes, remove_partial_takes
 from .runner import EngineRunner
 from .spool import SpoolReply
 from .transport import ReplyTarget
+
+log = logging.getLogger(__name__)
 
 RESTART_POLICIES = ("fail", "rerun")
 
@@ -34,8 +51,11 @@ class Bridge:
         capacity: int = 32,
         make_udp_reply: Callable[[str, int], ReplyTarget] | None = None,
         model_names: Callable[[], list[str]] | None = None,
+        dropped: Callable[[], int] | None = None,
     ):
+        """`dropped()`: how many packets the transports dropped (a status reply reports it)."""
         self.runner, self.journal = runner, journal
+        self.dropped = dropped or (lambda: 0)
         self.queue = JobQueue(runner.run, self._announce, journal, capacity)
         self.make_udp_reply = make_udp_reply
         self.model_names = model_names or (lambda: [])
@@ -45,9 +65,13 @@ class Bridge:
         # window watches this way).
         self.watchers: list[Callable[[JobEvent], None]] = []
         self.last_message: tuple[float, str] | None = None  # (time.time(), address) of the latest request
+        self.ignored_replies = Tally(log, "reply messages ignored (the bridge never answers a reply)")
 
     def start(self, on_restart: str = "fail") -> list[JournalEntry]:
-        """Recover what a previous run left unfinished, then start the worker. Returns those entries."""
+        """Answer what a previous run finished without answering, recover what it left unfinished, then
+        start the worker. Returns the unfinished entries."""
+        for entry in self.journal.unreported():
+            self._report_again(entry)
         leftovers = self.journal.unfinished()
         for entry in leftovers:
             self._recover(entry, on_restart)
@@ -61,7 +85,11 @@ class Bridge:
         return list(self._latest)
 
     def handle(self, address: str, args: list[Any], reply: ReplyTarget) -> None:
+        """Answer one message, whatever it holds; only a reply-address message gets no answer."""
         self.last_message = (time.time(), address)
+        if is_reply(address):
+            self.ignored_replies.add()
+            return
         reply = reply.for_port(reply_port_of(args))
         try:
             command = parse(address, args)
@@ -71,6 +99,13 @@ class Bridge:
                 self._answer(command, reply)
         except ProtocolError as error:
             reply.send(PREFIX + "error", [error.request_id, error.code, error.message])
+        except Exception as error:  # a fault of ours or of the disk: this message fails, the bridge serves on
+            log.exception("a message to %.80s failed", address)
+            request_id = (
+                args[0] if args and isinstance(args[0], str) and len(args[0]) <= MAX_REQUEST_ID else ""
+            )
+            reason = f"{type(error).__name__}: {error}"[:300]
+            reply.send(PREFIX + "error", [request_id, UNAVAILABLE, f"not handled: {reason}{where_logged()}"])
 
     def submit(self, command: Command, reply: ReplyTarget) -> Job:
         """Plan, journal and queue a job command; ProtocolError says why it was refused."""
@@ -88,7 +123,10 @@ class Bridge:
 
     def _tell_watchers(self, event: JobEvent) -> None:
         for watcher in self.watchers:
-            watcher(event)
+            try:
+                watcher(event)
+            except Exception:  # a watcher's fault is its own: the job, its replies and the others go on
+                log.exception("a watcher failed on %s", type(event).__name__)
 
     def _answer(self, command: Command, reply: ReplyTarget) -> None:
         kind = command.kind
@@ -96,8 +134,9 @@ class Bridge:
             reply.send(PREFIX + "pong", [soundloom_version()])
         elif kind == "cancel":
             if not self.queue.cancel(command.request_id):
+                # Not under the job's id: a client waiting for that job must not read it as its end.
                 raise ProtocolError(
-                    NOT_FOUND, "no queued or running request with this id", command.request_id
+                    NOT_FOUND, f"cancel: no queued or running request {command.request_id!r}", ""
                 )
         elif kind == "status":
             reply.send(PREFIX + "status", self._status(command.request_id))
@@ -119,7 +158,8 @@ class Bridge:
         if not request_id:
             queued, running = self.queue.counts()
             tempo = self.runner.tempo.current
-            return ["", states.QUEUED, queued, states.RUNNING, running, "bpm", tempo.bpm]
+            counts = [states.QUEUED, queued, states.RUNNING, running]
+            return ["", *counts, "bpm", tempo.bpm, "dropped", self.dropped()]
         active = self.queue.status(request_id)
         if active is not None:
             return [request_id, active[0], active[1]]
@@ -135,42 +175,75 @@ class Bridge:
         if isinstance(event, JobProgress):
             job.reply.send(PREFIX + "progress", [request_id, float(event.fraction), event.step, event.total])
         elif isinstance(event, JobDone):
-            for result in event.results:
-                seed = result.seed if result.seed is not None else -1
-                job.reply.send(
-                    PREFIX + "result",
-                    [request_id, result.path, float(result.duration_s), result.sample_rate, seed],
-                )
             self._latest = [result.path for result in event.results]
-            job.reply.send(PREFIX + "done", [request_id, *self._latest])
+            _send_done(job.reply, request_id, event.results)
         elif isinstance(event, JobFailed):
             job.reply.send(PREFIX + "error", [request_id, event.code, event.message])
         self._tell_watchers(event)
 
+    def _report_again(self, entry: JournalEntry) -> None:
+        """A job that ended without its terminal reply going out (killed in between): send it now."""
+        reply = self._reply_from_record(entry.reply)
+        if not (isinstance(reply, SpoolReply) and reply.ended()):  # the spool file shows what went out
+            if entry.state == states.DONE:
+                _send_done(reply, entry.request_id, [ResultFile(*result) for result in entry.results])
+            else:
+                reply.send(PREFIX + "error", [entry.request_id, entry.code or FAILED, entry.detail])
+        self.journal.set_reported(entry.job_id)
+
     def _recover(self, entry: JournalEntry, on_restart: str) -> None:
         reply = self._reply_from_record(entry.reply)
+        results = finished_takes(entry.outputs) if entry.state == states.RUNNING else None
+        if results is not None:  # killed after its last file was written: it is done
+            self.journal.set_state(
+                entry.job_id,
+                states.DONE,
+                " ".join(r.path for r in results),
+                "",
+                [r.to_list() for r in results],
+            )
+            _send_done(reply, entry.request_id, results)
+            self.journal.set_reported(entry.job_id)
+            return
+        for path in remove_partial_takes(entry.outputs):
+            log.info("job %s: removed %s, left by the killed run", entry.request_id, path)
         was = "running" if entry.state == states.RUNNING else "waiting in the queue"
         if on_restart == "rerun":
             try:
                 command = parse(entry.message[0], entry.message[1:])
                 self.runner.plan(command)
                 self.journal.set_state(entry.job_id, states.QUEUED)
-                self.queue.submit(command, reply, entry.reply, job_id=entry.job_id)
+                self.queue.submit(command, reply, entry.reply, job_id=entry.job_id, force=True)
                 reply.send(PREFIX + "accepted", [entry.request_id, 0])
                 return
             except ProtocolError as error:
-                reason = f"the bridge restarted and could not re-run it: {error.message}"
-                self.journal.set_state(entry.job_id, states.FAILED, reason)
-                reply.send(PREFIX + "error", [entry.request_id, error.code, reason])
+                self._fail(
+                    entry, reply, error.code, f"the bridge restarted and could not re-run it: {error.message}"
+                )
                 return
-        reason = f"the bridge stopped while this request was {was}; send it again"
-        self.journal.set_state(entry.job_id, states.FAILED, reason)
-        reply.send(PREFIX + "error", [entry.request_id, INTERRUPTED, reason])
+        self._fail(
+            entry, reply, INTERRUPTED, f"the bridge stopped while this request was {was}; send it again"
+        )
+
+    def _fail(self, entry: JournalEntry, reply: ReplyTarget, code: str, reason: str) -> None:
+        self.journal.set_state(entry.job_id, states.FAILED, reason, code)
+        reply.send(PREFIX + "error", [entry.request_id, code, reason])
+        self.journal.set_reported(entry.job_id)
 
     def _reply_from_record(self, record: dict[str, Any]) -> ReplyTarget:
         if "udp" in record and self.make_udp_reply is not None:
             host, port = record["udp"]
             return self.make_udp_reply(host, int(port))
         if "spool" in record:
-            return SpoolReply(Path(record["spool"]))
+            return SpoolReply.resume(Path(record["spool"]))
         return ReplyTarget()  # a TCP connection does not outlive the process: the journal keeps the reason
+
+
+def _send_done(reply: ReplyTarget, request_id: str, results: list[ResultFile]) -> None:
+    """A finished job's replies: one `result` per file, then `done` with every path."""
+    for result in results:
+        seed = result.seed if result.seed is not None else -1
+        reply.send(
+            PREFIX + "result", [request_id, result.path, float(result.duration_s), result.sample_rate, seed]
+        )
+    reply.send(PREFIX + "done", [request_id, *(result.path for result in results)])

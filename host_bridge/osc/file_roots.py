@@ -12,6 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...engine.clip import file_problem
 from .protocol import BAD_PATH, ProtocolError
 
 
@@ -46,6 +47,7 @@ class FileRoots:
                 f"{path_text[:200]} is outside the allowed input folders ({roots}); add --root",
                 request_id,
             )
-        if not resolved.is_file():
-            raise ProtocolError(BAD_PATH, f"{path_text[:200]}: not a file", request_id)
+        problem = file_problem(resolved)
+        if problem is not None:
+            raise ProtocolError(BAD_PATH, f"{path_text[:200]}: {problem}", request_id)
         return resolved

@@ -7,6 +7,7 @@ A job moves queued -> running -> done | failed | cancelled; the journal stores t
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,9 @@ class ResultFile:
     sample_rate: int
     seed: int | None
 
+    def to_list(self) -> list:
+        return [self.path, self.duration_s, self.sample_rate, self.seed]
+
 
 @dataclass
 class Job:
@@ -34,6 +38,8 @@ class Job:
     cancel: threading.Event = field(default_factory=threading.Event)
     state: str = QUEUED
     fraction: float = 0.0
+    # Called with the [take, dry take or None] files a delivery is about to write, before it writes them.
+    record_outputs: Callable[[list[list[str | None]]], None] = field(default=lambda paths: None)
 
     @property
     def request_id(self) -> str:

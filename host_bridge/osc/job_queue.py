@@ -7,6 +7,7 @@ rather than growing without limit. Every state change is journaled before it is 
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import logging
@@ -20,8 +21,8 @@ from ..errors import BridgeError
 from ..logs import where_logged
 from . import job as states
 from .job import Job, JobDone, JobEvent, JobFailed, JobProgress, ResultFile
-from .journal import Journal
-from .protocol import BUSY, CANCELLED, DUPLICATE_ID, FAILED, Command, ProtocolError
+from .journal import Journal, JournalError
+from .protocol import BUSY, CANCELLED, DUPLICATE_ID, FAILED, UNAVAILABLE, Command, ProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,11 @@ class JobQueue:
         reply_record: dict[str, Any],
         job_id: int | None = None,
         on_queued: Callable[[Job], None] | None = None,
+        force: bool = False,
     ) -> Job:
-        """Queue a job (journaled first) or refuse it: busy when full, duplicate_id when the id is in use.
+        """Queue a job (journaled first) or refuse it: busy when full, duplicate_id when the id is in use,
+        unavailable when the journal cannot record it. `force` (jobs a restart re-runs, accepted once
+        already) ignores the bound.
 
         `on_queued` runs before the worker can see the job, so whoever watches hears "queued" first.
         """
@@ -74,7 +78,7 @@ class JobQueue:
                     f"request {command.request_id!r} is already queued or running",
                     command.request_id,
                 )
-            if len(self._heap) >= self.capacity:
+            if len(self._heap) >= self.capacity and not force:
                 raise ProtocolError(
                     BUSY,
                     f"the queue is full ({self.capacity} jobs waiting); try again later",
@@ -82,8 +86,14 @@ class JobQueue:
                 )
             if job_id is None:
                 address, args = command.to_message()
-                job_id = self.journal.add(command.request_id, [address, *args], reply_record)
-            job = Job(job_id, command, reply)
+                try:
+                    job_id = self.journal.add(command.request_id, [address, *args], reply_record)
+                except JournalError as error:
+                    log.error("request %s refused: %s", command.request_id, error)
+                    raise ProtocolError(UNAVAILABLE, f"{error}; not accepted", command.request_id) from None
+            job = Job(
+                job_id, command, reply, record_outputs=functools.partial(self.journal.set_outputs, job_id)
+            )
             heapq.heappush(self._heap, (command.priority, next(self._arrival), job))
             self._active[command.request_id] = job
             if on_queued is not None:
@@ -127,8 +137,15 @@ class JobQueue:
                     return
                 job = heapq.heappop(self._heap)[2]
                 job.state = states.RUNNING
-            self.journal.set_state(job.job_id, states.RUNNING)
-            self._run(job)
+            try:
+                self.journal.set_state(job.job_id, states.RUNNING)
+            except JournalError as error:  # not run unjournaled: a restart could not account for it
+                self._finish(JobFailed(job, UNAVAILABLE, f"{error}; not run"))
+                continue
+            try:
+                self._run(job)
+            except Exception:  # _run reports every failure; this keeps the worker alive if that breaks
+                log.exception("job %s: the worker caught an unexpected error", job.request_id)
 
     def _run(self, job: Job) -> None:
         def progress(step: int, total: int) -> None:
@@ -159,13 +176,33 @@ class JobQueue:
             self._finish(JobDone(job, results))
 
     def _finish(self, event: JobDone | JobFailed) -> None:
+        """Journal the outcome, announce it (the bridge sends the terminal reply), then mark it reported:
+        a kill between the last two is answered again at the next start."""
         job = event.job
         if isinstance(event, JobDone):
-            state, detail = states.DONE, " ".join(result.path for result in event.results)
+            state, code, detail = states.DONE, "", " ".join(result.path for result in event.results)
+            results = [result.to_list() for result in event.results]
         else:
-            state, detail = event.state, event.message
-        self.journal.set_state(job.job_id, state, detail)
+            state, code, detail, results = event.state, event.code, event.message, []
+        journaled = self._journal(self.journal.set_state, job.job_id, state, detail, code, results)
         with self._condition:
             job.state = state
             self._active.pop(job.request_id, None)
-        self.listener(event)
+        try:
+            self.listener(event)
+        except Exception:
+            log.exception("job %s: announcing its end failed", job.request_id)
+            return
+        if journaled:
+            self._journal(self.journal.set_reported, job.job_id)
+
+    @staticmethod
+    def _journal(write: Callable[..., None], *args: Any) -> bool:
+        """A journal write the job's outcome must not wait for: a failure is logged, and the client still
+        hears the outcome now (the journal then keeps the job as running, reported again on restart)."""
+        try:
+            write(*args)
+            return True
+        except JournalError as error:
+            log.error("%s", error)
+            return False

@@ -28,6 +28,9 @@ from ..errors import BridgeError
 PREFIX = "/soundloom/"
 JOB_KINDS = ("generate", "transfer", "inpaint", "extend", "vary")
 QUERY_KINDS = ("cancel", "status", "ping", "presets", "models", "tempo")
+# Addresses the bridge only ever sends. One arriving is ignored, never answered: an error reply to it could
+# bounce between the bridge and another peer (or itself) for ever.
+REPLY_KINDS = ("pong", "accepted", "progress", "result", "done", "error", "take")
 NEEDS_PROMPT = ("generate", "transfer", "inpaint", "extend")
 NEEDS_INPUT = ("transfer", "inpaint", "extend", "vary")
 MAX_REQUEST_ID = 128
@@ -47,6 +50,7 @@ NOT_FOUND = "not_found"  # cancel/status of an unknown request id
 CANCELLED = "cancelled"
 FAILED = "failed"  # the engine or the render refused or broke; the message says why
 INTERRUPTED = "interrupted"  # the bridge stopped while the job was queued or running
+UNAVAILABLE = "unavailable"  # the bridge cannot take it now (journal or disk full, a fault); try again
 
 
 class ProtocolError(BridgeError):
@@ -256,7 +260,7 @@ def _request_id(args: list[Any], kind: str) -> str:
         raise ProtocolError(
             BAD_VALUE,
             f"a request id is 1 to {MAX_REQUEST_ID} printable characters",
-            request_id[:MAX_REQUEST_ID],
+            request_id[:MAX_REQUEST_ID] if request_id.isprintable() else "",  # the reply must encode
         )
     return request_id
 
@@ -266,7 +270,16 @@ def _text(value: str, name: str, request_id: str) -> str:
         raise ProtocolError(
             BAD_VALUE, f"{name} is longer than {MAX_TEXT} characters or holds NUL", request_id
         )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # JSON's "\ud800" alone: no file name, prompt or tokenizer can take it
+        raise ProtocolError(BAD_VALUE, f"{name} holds an unpaired UTF-16 surrogate", request_id) from None
     return value
+
+
+def is_reply(address: str) -> bool:
+    """True for an address only the bridge sends (`/soundloom/pong`, `/soundloom/error`, ...)."""
+    return address.startswith(PREFIX) and address[len(PREFIX) :] in REPLY_KINDS
 
 
 def _number(value: Any, name: str, kind: type, low: float | None, high: float | None, request_id: str):

@@ -25,11 +25,21 @@ from ...presets import ExportSettings, PresetError, PresetLibrary, load_library
 from ...presets.render import NO_CHAIN
 from ..daw.tempo import TempoState, tempo_from
 from ..delivery.deliver import Delivery, deliver
+from ..delivery.files import OutputError, check_writable
 from ..errors import BridgeError
 from .file_roots import FileRoots
 from .job import Job, ResultFile
-from .protocol import BAD_PATH, BAD_VALUE, EDIT_OPTIONS, GENERATION_OPTIONS, Command, ProtocolError
+from .protocol import (
+    BAD_PATH,
+    BAD_VALUE,
+    EDIT_OPTIONS,
+    GENERATION_OPTIONS,
+    UNAVAILABLE,
+    Command,
+    ProtocolError,
+)
 
+FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")  # input formats that can hold NaN or infinity: checked at planning
 NAME_PATTERNS = {
     "generate": "{prompt}_{seed}_{variation}",
     "edit": "{input}_{operation}_{prompt}_{seed}_{variation}",
@@ -151,6 +161,10 @@ class EngineRunner:
             chain, export, NAME_PATTERNS["generate" if command.kind == "generate" else "edit"], keep_dry=True
         )
         problems = delivery.problems()
+        try:
+            check_writable(self.roots.output)
+        except OutputError as error:
+            raise ProtocolError(UNAVAILABLE, str(error), request_id) from None
         if command.kind == "generate":
             problems += generation.problems()
             return self._checked(Plan(generation, delivery, model=model), problems, request_id)
@@ -163,7 +177,8 @@ class EngineRunner:
         return self._checked(plan, problems, request_id)
 
     def run(self, job: Job, progress: Callable[[int, int], None]) -> list[ResultFile]:
-        plan = self.plan(job.command)  # again: the input file may have changed while the job waited
+        # Planned again: the input file or the output folder may have changed while the job waited.
+        plan = self.plan(job.command)
         if plan.model is not None:
             self.use_model(plan.model)
         model = self.model
@@ -172,7 +187,7 @@ class EngineRunner:
         else:
             clip = self._read_clip(plan)
             results = model.edit(self._edit_request(job.command, plan.generation, clip), progress, job.cancel)
-        delivered = deliver(results, self.roots.output, plan.delivery)
+        delivered = deliver(results, self.roots.output, plan.delivery, planned=job.record_outputs)
         return [
             ResultFile(
                 str(item.path), item.rendered.duration_s, item.rendered.sample_rate, item.provenance["seed"]
@@ -202,8 +217,8 @@ class EngineRunner:
                 BAD_PATH, f"{path}: not a readable audio file (WAV, AIFF or FLAC)", request_id
             ) from None
         if info.channels not in (1, 2) or not MIN_SAMPLE_RATE <= info.samplerate <= MAX_SAMPLE_RATE:
-            raise ProtocolError(
-                BAD_PATH,
+            raise ProtocolError(  # the file is there and readable: its layout is what is refused
+                BAD_VALUE,
                 f"{path}: {info.channels} ch at {info.samplerate} Hz; mono/stereo, 8-192 kHz",
                 request_id,
             )
@@ -220,6 +235,8 @@ class EngineRunner:
             raise ProtocolError(
                 BAD_VALUE, f"{path}: the region is longer than {MAX_DURATION_S * 2:g} s", request_id
             )
+        if info.subtype in FLOAT_SUBTYPES and not _finite_region(path, offset, wanted):
+            raise ProtocolError(BAD_VALUE, f"{path}: the audio holds NaN or infinite samples", request_id)
         return Clip(np.zeros((max(wanted, 1), info.channels), np.float32), info.samplerate, str(path))
 
     @staticmethod
@@ -235,3 +252,12 @@ class EngineRunner:
         if not np.isfinite(audio).all():
             raise BridgeError(f"{plan.input_path}: the audio holds NaN or infinite samples")
         return Clip(audio, rate, str(plan.input_path))
+
+
+def _finite_region(path: Path, offset: int, frames: int) -> bool:
+    """Whether a float file's region holds only finite samples, read in blocks (a region is at most
+    twice MAX_DURATION_S, so this stays quick)."""
+    for block in sf.blocks(str(path), blocksize=65536, start=offset, frames=frames, dtype="float32"):
+        if not np.isfinite(block).all():
+            return False
+    return True

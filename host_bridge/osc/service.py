@@ -7,6 +7,7 @@ cancels the running job and leaves queued ones journaled for the next start.
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from typing import Any
 
 from ..daw.take_outbox import TakeOutbox
 from ..daw.tempo import Tempo, TempoState
+from ..delivery.deliver import DRY_FOLDER
+from ..delivery.files import remove_stale_parts
 from ..errors import BridgeError
 from ..home import journal_path, output_folder
 from ..osc_codec import encode
@@ -26,6 +29,8 @@ from .protocol import PREFIX, Command
 from .runner import EngineRunner
 from .spool import SpoolWatcher
 from .transport import ReplyTarget, TcpServer, UdpServer
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 9000
 
@@ -84,6 +89,7 @@ class BridgeService:
             settings.queue_size,
             make_udp_reply=lambda host, port: self.udp.reply_to(host, port),
             model_names=self.runner.model_names,
+            dropped=lambda: self.udp.dropped.total if self.udp else 0,
         )
         self.started = False
         self.spool_folder = settings.spool or self.journal_path.parent / "spool"
@@ -109,6 +115,11 @@ class BridgeService:
             ) from None
         if not listen:  # another bridge may own this spool folder: leave its requests to it
             self.spool = None
+        for folder in (self.output, self.output / DRY_FOLDER):  # what a killed writer left half-written
+            for path in remove_stale_parts(folder):
+                log.info("removed %s, left by a writer that was killed", path)
+        if self.spool is not None:
+            self.spool.clean()
         leftovers = self.bridge.start(self.settings.on_restart)
         for server in (self.udp, self.tcp, self.spool):
             if server is not None:

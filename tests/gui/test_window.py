@@ -7,6 +7,7 @@ from liblo's oscsend, a client not written here.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -349,3 +350,32 @@ def test_the_ask_widgets_hold_exactly_the_engines_ranges_and_a_preset_applies_wh
     )
     options = ask_panel.generation_options()
     assert options["fx"] == "Radio" and options["guidance"] == 30.0 and options["sampler"] == "ddim"
+
+
+# What `import sounddevice` does where libportaudio2 is missing: the module's own words (sounddevice.py,
+# `raise OSError('PortAudio library not found')` when ctypes.util.find_library finds no portaudio).
+NO_PORTAUDIO = "raise OSError('PortAudio library not found')\n"
+START_WITHOUT_PORTAUDIO = """import sys
+from PyQt6.QtWidgets import QApplication
+qt = QApplication([])
+from soundloom.gui.app import start_app
+app = start_app(sys.argv[1], osc_port=0)
+window = app.window
+print("MESSAGES", [window.messages.item(row).text() for row in range(window.messages.count())])
+print("PLAY", window.takes.play_button.isEnabled(), window.takes.play_button.toolTip())
+app.close()
+"""
+
+
+def test_the_app_starts_without_portaudio_with_playback_off(tiny_checkpoint, data_dir, tmp_path) -> None:
+    """Issue 22, defect 11: without libportaudio2, `soundloom gui` died with OSError at import."""
+    (tmp_path / "sounddevice.py").write_text(NO_PORTAUDIO)
+    run = subprocess.run(
+        [sys.executable, "-c", START_WITHOUT_PORTAUDIO, str(tiny_checkpoint)],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    off = "playback is off: PortAudio library not found (Debian/Ubuntu: apt install libportaudio2)"
+    assert off in run.stdout.split("MESSAGES", 1)[1].splitlines()[0]
+    assert f"PLAY False {off}" in run.stdout

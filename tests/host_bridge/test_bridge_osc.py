@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-import random
 import signal
 import socket
 import sqlite3
-import struct
 import time
 from contextlib import closing
 from pathlib import Path
@@ -16,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from pythonosc.osc_message_builder import OscMessageBuilder
 from soundloom.host_bridge.osc_codec import decode, encode, slip_encode
 
 from ..helpers.bridge_process import OscDump, free_port, oscsend, start_bridge
+from ..helpers.fuzz import fuzz_packets
 
 LONG_JOB = ("steps", 1000, "duration", 10.0)  # seconds of work on the tiny model: time to cancel or kill
 
@@ -260,81 +258,11 @@ def test_a_burst_of_1000_requests_all_get_accepted_or_busy(bridge) -> None:
     client.close()
 
 
-def _fuzz_packets(count: int, seed: int) -> list[bytes]:
-    """Malformed and hostile packets: random bytes, truncations and bit flips of valid messages, wrong
-    types, huge strings, traversal paths, nested bundles, odd type tags."""
-    rng = random.Random(seed)
-    templates = [
-        encode("/soundloom/generate", ["f", "rain", "steps", 1, "duration", 0.1]),
-        encode("/soundloom/transfer", ["t", "/tmp/../../etc/passwd", "rain"]),
-        encode("/soundloom/vary", ["v", "../../../../etc/shadow"]),
-        encode("/soundloom/cancel", ["c"]),
-        encode("/soundloom/status", []),
-    ]
-    hostile = ["../../../etc/passwd", "/etc/passwd", "~/.ssh/id_rsa", "\x00", "A" * 60000, "%s%n", "é" * 300]
-    packets = []
-    for _ in range(count):
-        kind = rng.randrange(6)
-        if kind == 0:
-            packet = rng.randbytes(rng.randrange(0, 200))
-        elif kind == 1:
-            template = rng.choice(templates)
-            packet = template[: rng.randrange(len(template))]
-        elif kind == 2:
-            packet = bytearray(rng.choice(templates))
-            for _ in range(rng.randrange(1, 6)):
-                packet[rng.randrange(len(packet))] ^= 1 << rng.randrange(8)
-            packet = bytes(packet)
-        elif kind == 3:
-            builder = OscMessageBuilder(
-                rng.choice(
-                    [
-                        "/soundloom/generate",
-                        "/soundloom/inpaint",
-                        "/soundloom/" + rng.choice(hostile)[:50],
-                        "/x",
-                    ]
-                )
-            )
-            for _ in range(rng.randrange(0, 8)):
-                builder.add_arg(
-                    rng.choice(
-                        [
-                            rng.choice(hostile),
-                            rng.randrange(-(2**31), 2**31),
-                            rng.random() * 1e9,
-                            b"\x00" * rng.randrange(50),
-                            True,
-                            None,
-                            float("nan"),
-                        ]
-                    )
-                )
-            try:
-                packet = builder.build().dgram
-            except Exception:
-                packet = b"/soundloom/" + rng.choice(hostile).encode()[:200] + b"\x00,s\x00\x00"
-        elif kind == 4:
-            body = rng.choice(templates)
-            packet = (
-                b"#bundle\x00"
-                + rng.randbytes(8)
-                + struct.pack(">i", rng.choice([len(body), len(body) + 1000, -4]))
-                + body
-            )
-        else:
-            packet = b"/soundloom/generate\x00,\x00\x00" + bytes(
-                rng.choice(b"ifsbhdtTFN[]mrx") for _ in range(rng.randrange(1, 30))
-            )
-        packets.append(packet[:65000])
-    return packets
-
-
 def test_100000_malformed_packets_neither_crash_nor_hang_nor_write_outside(bridge, dump) -> None:
     before = wav_files(bridge.output)
     data_before = {p for p in bridge.data.rglob("*") if p.is_file() and p.suffix != ".wav"}
     client = _udp_client()
-    packets = _fuzz_packets(100_000, seed=6)
+    packets = fuzz_packets(100_000, seed=6)
     started = time.monotonic()
     for i, packet in enumerate(packets):
         client.sendto(packet, ("127.0.0.1", bridge.port))

@@ -28,6 +28,7 @@ from ..helpers.lua_values import lua_literal
 LUA = shutil.which("lua5.4") or pytest.fail("lua5.4 missing: apt-get install lua5.4")
 ACTIONS = Path(host_bridge.__file__).parent / "daw" / "reaper"
 FAKE_REAPER = Path(__file__).parent / "fake_reaper.lua"
+SPOOL_LUA = Path(host_bridge.__file__).parent / "daw" / "lua" / "soundloom_spool.lua"
 DEVICE_RATE = 48000
 
 
@@ -403,3 +404,14 @@ def test_receive_takes_places_each_pushed_take_at_the_edit_cursor(bridge, tmp_pa
     assert (track, path, offset, active) == (1, str(take), 0.0, True)
     assert position * DEVICE_RATE == round(2.00001 * DEVICE_RATE) and length == 0.5
     assert flags["toggles"] == [1, 0] and 1 in flags["action_options"]  # on while it runs; relaunch stops it
+
+
+def test_the_lua_json_decoder_reads_what_the_bridge_writes_emoji_and_lone_surrogates_included() -> None:
+    """Issue 22, defect 12: result paths with emoji must reach REAPER whole. Python's json.dumps (what the
+    bridge writes replies with) escapes them as surrogate pairs; a lone surrogate becomes U+FFFD."""
+    paths = ["/takes/rain \U0001f600 on tin.wav", "/takes/caf\u00e9.wav", "/takes/\ud83d alone.wav"]
+    decode = f'dofile("{SPOOL_LUA}").decode({lua_literal(json.dumps(paths))})'
+    script = f"for _, text in ipairs({decode}) do io.write(text, '\\n') end\n"
+    run = subprocess.run([LUA, "-"], input=script.encode(), capture_output=True, timeout=30)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.decode("utf-8").splitlines() == [paths[0], paths[1], "/takes/\ufffd alone.wav"]

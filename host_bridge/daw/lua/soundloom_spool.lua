@@ -57,11 +57,14 @@ function M.decode(text)
         local e = text:sub(position + 1, position + 1)
         if e == "u" then
           local code = tonumber(text:sub(position + 2, position + 5), 16)
+          if not code then error("bad \\u escape") end
           position = position + 6
-          if code >= 0xD800 and code <= 0xDBFF and text:sub(position, position + 1) == "\\u" then
-            local low = tonumber(text:sub(position + 2, position + 5), 16) -- a surrogate pair
-            code = 0x10000 + (code - 0xD800) * 0x400 + (low - 0xDC00)
+          local low = text:sub(position, position + 1) == "\\u" and tonumber(text:sub(position + 2, position + 5), 16)
+          if code >= 0xD800 and code <= 0xDBFF and low and low >= 0xDC00 and low <= 0xDFFF then
+            code = 0x10000 + (code - 0xD800) * 0x400 + (low - 0xDC00) -- a surrogate pair: one character
             position = position + 6
+          elseif code >= 0xD800 and code <= 0xDFFF then
+            code = 0xFFFD -- a lone surrogate is no character: the replacement one, as UTF-8 decoders do
           end
           out[#out + 1] = utf8.char(code)
         else
