@@ -99,7 +99,7 @@ def run_serve(args: argparse.Namespace) -> int:
     gc.freeze()
     # Every packet the UDP thread reads costs it one wait for the GIL; under a flood handled on the other
     # threads that wait is the switch interval (5 ms by default), so a ping behind a few hundred packets
-    # waited seconds. 0.5 ms trades a little throughput for answering within the promised 100 ms.
+    # waited seconds. 0.5 ms trades a little throughput for a ten times shorter wait.
     sys.setswitchinterval(0.0005)
     midi = None
     if args.midi:

@@ -1,6 +1,6 @@
 """Where generated audio goes on disk: names, and WAV files written atomically, never over user audio.
 
-A file is written whole to a temporary name beside it (`.NAME.PID.XXXX.part`), flushed to the disk, given
+A file is written whole to a temporary name beside it (`.NAME.PID.<random>.part`), flushed to disk, given
 the mode the umask allows (DAWs on shared volumes read each other's files), then linked into place; a
 file that fails is removed with the one line that says why. A killed writer's `.part` names its process,
 so `remove_stale_parts` can tell a dead writer's leftovers from a live one's work.
@@ -175,7 +175,7 @@ def remove_stale_parts(folder: Path) -> list[Path]:
     """Remove the `.part` files in `folder` whose writing process is gone (killed mid-write)."""
     removed = []
     for path in folder.glob(f".*{PART}"):
-        pid = path.name[: -len(PART)].rsplit(".", 2)[-2:][0]
+        _name, pid, _random = path.name.removesuffix(PART).rsplit(".", 2)  # see write_atomically
         if pid.isdigit() and not _alive(int(pid)):
             with contextlib.suppress(OSError):
                 path.unlink()

