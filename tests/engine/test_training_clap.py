@@ -17,15 +17,9 @@ from soundloom.engine.audio import MelConfig, normalize_waveform, waveform_to_me
 from soundloom.engine.training.clap import alignment_loss, input_noise, load_pair, train_clap
 
 from ..helpers.training_stages import (
-    build_corpus,
     clap_settings,
     mean_drop,
-)  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_corpus(tmp_path_factory.mktemp("corpus"))
+)
 
 
 @pytest.mark.parametrize("tower", ["pretrained", "scratch"])

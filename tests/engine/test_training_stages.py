@@ -37,17 +37,11 @@ from soundloom.engine.training.vocoder import train_vocoder
 
 from ..helpers.training_stages import (
     TINY_VOCODER,
-    build_corpus,
     clap_settings,
     ldm_settings,
     mean_drop,
     vocoder_settings,
-)  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_corpus(tmp_path_factory.mktemp("corpus"))
+)
 
 
 @pytest.fixture(scope="module")
