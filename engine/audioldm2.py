@@ -18,6 +18,7 @@ from .conditions import Streams
 from .core import load_core, place_core
 from .errors import EngineError
 from .language_model import LanguageModel
+from .licence import folder_licence
 from .models.projection import ProjectionConfig, ProjectionModel
 from .pipeline import AudioLDM
 from .requests import GenerationRequest
@@ -80,6 +81,7 @@ class AudioLDM2(AudioLDM):
             projection=projection,
             language_model=language_model,
             text_encoder_2=text_encoder_2,
+            licence=folder_licence(folder, model_id),
         )
 
     @property

@@ -59,6 +59,7 @@ def _download(repo_id: str, allow_pickle: bool) -> Path:
 
     patterns = [
         "model_index.json",
+        "README.md",  # the model card: its licence is shown and carried into every take
         "*/config.json",
         "*/scheduler_config.json",
         "*/preprocessor_config.json",

@@ -47,7 +47,7 @@ def run_edit(
     else:
         audios = _edit_clip(model, ran, progress, cancel)
     results = [
-        GeneratedAudio(audio, request.clip.sample_rate, ran, i + 1, model.model_id)
+        GeneratedAudio(audio, request.clip.sample_rate, ran, i + 1, model.model_id, model.licence)
         for i, audio in enumerate(audios)
     ]
     return ranked(model, request.generation, results)

@@ -24,6 +24,7 @@ from .core import load_core, place_core
 from .device import resolve_device, resolve_dtype
 from .editing import run_edit
 from .errors import EngineError
+from .licence import Licence, folder_licence
 from .models.clap_audio import AudioEncoder, AudioEncoderConfig
 from .models.unet import UNet
 from .models.vae import AutoencoderKL
@@ -49,12 +50,14 @@ class AudioLDM:
         device: torch.device,
         dtype: torch.dtype,
         audio_encoder: AudioEncoder | None = None,
+        licence: Licence = Licence(),  # noqa: B008 (frozen: one shared 'unknown' is safe)
     ):
         self.unet, self.vae, self.vocoder, self.text_encoder = unet, vae, vocoder, text_encoder
         self.audio_encoder = audio_encoder  # CLAP's audio branch: published AudioLDM v1 ships none
         self.schedule = schedule
         self.alphas_cumprod = alphas_cumprod(schedule)
         self.model_id, self.device, self.dtype = model_id, device, dtype
+        self.licence = licence  # from the checkpoint's model card (engine/licence.py)
         self.vae_factor = vae.config.downsample_factor
         self.mel_config = MelConfig(
             sample_rate=vocoder.config.sampling_rate,
@@ -88,7 +91,10 @@ class AudioLDM:
                 folder / "audio_encoder", AudioEncoder, AudioEncoderConfig, "transformers", allow_pickle
             )
             audio_encoder.to(device=device, dtype=dtype)
-        return cls(unet, vae, vocoder, text_encoder, schedule, model_id, device, dtype, audio_encoder)
+        licence = folder_licence(folder, model_id)
+        return cls(
+            unet, vae, vocoder, text_encoder, schedule, model_id, device, dtype, audio_encoder, licence
+        )
 
     def modules(self) -> list[torch.nn.Module]:
         """Every network that holds weights (for counting them)."""
@@ -243,8 +249,8 @@ class AudioLDM:
         """What this checkpoint cannot do with a valid request (requests.py checks the request itself)."""
         if request.transcript:
             return [
-                "a transcript is for the AudioLDM 2 speech checkpoints (cvssp/audioldm2-gigaspeech, "
-                f"-ljspeech); {self.model_id} is not one: put everything into the prompt"
+                "a transcript is for the AudioLDM 2 speech checkpoints (anhnct/audioldm2_gigaspeech, "
+                f"_ljspeech); {self.model_id} is not one: put everything into the prompt"
             ]
         return []
 
@@ -278,6 +284,7 @@ class AudioLDM:
                     request=ran,
                     variation=i + 1,
                     model_id=self.model_id,
+                    licence=self.licence,
                 )
                 for i, waveform in enumerate(prompt_waveforms)
             ]

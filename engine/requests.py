@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .clip import Clip
+from .licence import Licence
 from .limits import (
     DURATION_S,
     EDIT_OPERATIONS,
@@ -130,6 +131,7 @@ class GeneratedAudio:
     request: GenerationRequest | EditRequest  # as run: seed (and duration) filled in
     variation: int  # 1-based candidate number within the request (re-ranking reorders, never renumbers)
     model_id: str
+    licence: Licence  # what the checkpoint's model card says; carried into the take's file
     score: float | None = None
 
     @property

@@ -13,6 +13,7 @@ from typing import Any
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
+from ..engine.licence import Licence
 from ..host_bridge.osc.protocol import PREFIX, Command, parse
 from ..host_bridge.osc.service import BridgeService
 from ..host_bridge.osc.transport import ReplyTarget
@@ -73,6 +74,10 @@ class BridgeLink(QObject):
 
     def use_model(self, model_id: str) -> None:
         self.service.use_model(model_id)
+
+    def model_licence(self, model_id: str) -> Licence:
+        """What the model's card says of its licence (reads a file: call it off the GUI thread)."""
+        return self.service.model_licence(model_id)
 
     def engine_status(self) -> str:
         facts = self.service.model_status()

@@ -13,7 +13,10 @@ from typing import Any
 from PyQt6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QSize, Qt, QUrl
 from PyQt6.QtGui import QColor, QImage, QPainter
 
+from ..engine.licence import Licence
+
 THUMB_WIDTH, THUMB_HEIGHT = 220, 40
+NONCOMMERCIAL_COLOUR = "#e8a33d"  # the mark of a non-commercial licence: the takes and the model picker
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Take:
     score: float | None = None
     starred: bool = False
     shaped_from: str | None = None  # the take this one re-renders with another chain
+    licence: Licence | None = None  # the model card's, from the file's provenance (None: not read yet)
     thumbnail: QImage | None = None  # waveform over spectrogram
 
     @property
@@ -38,7 +42,12 @@ class Take:
         score = f" · score {self.score:.2f}" if self.score is not None else ""
         star = "★ " if self.starred else ""
         shaped = " · shaped" if self.shaped_from else ""
-        return f"{star}{self.name}\n{self.prompt[:60]} · {seed} · {self.duration_s:.2f} s{score}{shaped}"
+        licence = ""
+        if self.licence is not None:
+            mark = "⚠ non-commercial, " if self.licence.noncommercial else ""
+            licence = f"\n{mark}licence {self.licence.title}"
+        details = f"{self.prompt[:60]} · {seed} · {self.duration_s:.2f} s{score}{shaped}"
+        return f"{star}{self.name}\n{details}{licence}"
 
 
 def thumbnail(waveform: QImage, spectrogram: QImage) -> QImage:
@@ -70,7 +79,10 @@ class TakesModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return take.thumbnail
         if role == Qt.ItemDataRole.ToolTipRole:
-            return take.path
+            licence = take.licence
+            return take.path + (f"\n{licence.evidence or licence.source}" if licence is not None else "")
+        if role == Qt.ItemDataRole.ForegroundRole and take.licence is not None and take.licence.noncommercial:
+            return QColor(NONCOMMERCIAL_COLOUR)
         if role == Qt.ItemDataRole.SizeHintRole:
             return QSize(THUMB_WIDTH * 2, THUMB_HEIGHT * 2 + 8)
         if role == self.TakeRole:

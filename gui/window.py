@@ -16,9 +16,11 @@ from PyQt6.QtCore import QSettings, Qt, QTimer
 from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PyQt6.QtWidgets import QLabel, QListWidget, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from ..engine.licence import Licence
 from ..host_bridge.osc.job import JobDone
 from ..host_bridge.osc.protocol import ProtocolError
 from ..presets import PresetLibrary
+from .background import run_in_background
 from .history import History, TakeRecord
 from .link import BridgeLink
 from .panels.ask import AskPanel
@@ -45,6 +47,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.link, self.history, self.settings = link, history, settings
         self.player = player or Player()
+        self.noticed: set[str] = set()  # the models whose non-commercial licence was said
         self.setWindowTitle("Soundloom")
         self.resize(1280, 800)
         self.setAcceptDrops(True)
@@ -67,6 +70,7 @@ class MainWindow(QMainWindow):
         self.status_timer = QTimer(self, interval=250, timeout=self._tick)
         self.status_timer.start()
         self.settings_panel.restore()
+        self.read_licence(self.ask.model.currentText())
 
     def _lay_out(self) -> None:
         self.left_tabs = QTabWidget()
@@ -132,6 +136,19 @@ class MainWindow(QMainWindow):
         self.link.use_model(model_id)
         self.settings.setValue("models/folders", self.ask.saved_folders)
         self.show_message(f"model {model_id} loads with the next job")
+        self.read_licence(model_id)
+
+    def read_licence(self, model_id: str) -> None:
+        """Show the model card's licence beside the picker; say a non-commercial one once per model."""
+
+        def read(licence: Licence) -> None:
+            self.ask.show_licence(model_id, licence)
+            notice = licence.notice(model_id)
+            if notice and model_id not in self.noticed:
+                self.noticed.add(model_id)
+                self.show_message(notice)
+
+        run_in_background(lambda: self.link.model_licence(model_id), read, self.show_message)
 
     # ---- asking: every job goes through `submit`, checked exactly as an OSC request --------------
 

@@ -5,6 +5,7 @@ effect chain)."""
 from __future__ import annotations
 
 import random
+from html import escape
 from typing import Any
 
 from PyQt6.QtCore import QRegularExpression, pyqtSignal
@@ -16,6 +17,7 @@ from PyQt6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -24,10 +26,12 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from ...engine.licence import Licence
 from ...engine.limits import DURATION_S, GUIDANCE_SCALE, NEW_SEEDS, SAMPLER, SEED, STEPS, VARIATIONS
 from ...host_bridge.daw.tempo import BPM_RANGE, MAX_BARS
 from ...presets import PresetError, PresetLibrary
 from ...presets.prompts import PromptPreset
+from ..takes import NONCOMMERCIAL_COLOUR
 
 NO_PRESET = "(no prompt preset)"
 
@@ -108,6 +112,8 @@ class AskPanel(QWidget):
         self.model.addItems(models)
         self.model.currentTextChanged.connect(self.model_chosen)
         self.saved_folders = saved_folders
+        self.licence = QLabel("reading the model card…", openExternalLinks=True, wordWrap=True)
+        self.licence_of: tuple[str, Licence] | None = None  # (model, what its card says) once read
         add_model = QPushButton("Folder…")
         add_model.clicked.connect(lambda: self.add_model_folder())
         self.generate_button = QPushButton("Generate  (Ctrl+Enter)")
@@ -128,6 +134,7 @@ class AskPanel(QWidget):
         form.addRow("Seed", row(self.seed, self.seed_locked, copy_seed))
         form.addRow("Variations", row(self.variations, self.rerank))
         form.addRow("Model", row(self.model, add_model))
+        form.addRow("Licence", self.licence)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.generate_button)
@@ -178,6 +185,20 @@ class AskPanel(QWidget):
                 self.model.addItem(folder)
                 self.saved_folders.append(folder)
             self.model.setCurrentText(folder)
+
+    def show_licence(self, model: str, licence: Licence) -> None:
+        """What the chosen model's card says of its licence, beside the picker; a non-commercial one is
+        marked. An answer for a model no longer chosen is dropped."""
+        if model != self.model.currentText():
+            return
+        self.licence_of = (model, licence)
+        text = escape(licence.title)
+        if licence.link:
+            text = f'<a href="{escape(licence.link, quote=True)}">{text}</a>'
+        if licence.noncommercial:
+            text = f'<span style="color:{NONCOMMERCIAL_COLOUR}"><b>⚠ non-commercial</b></span> · {text}'
+        self.licence.setText(text)
+        self.licence.setToolTip(licence.evidence or licence.source)
 
     def sampling_options(self) -> dict[str, Any] | None:
         """The OSC options every job takes (vary has no prompt to rank by); None when the seed is bad."""

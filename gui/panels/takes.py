@@ -20,6 +20,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from ...engine.licence import Licence
 from ...host_bridge.delivery.deliver import read_file_provenance
 from ...host_bridge.delivery.files import OutputError, rename_take
 from ..audio_files import LoadedAudio, load_audio
@@ -95,6 +96,7 @@ class TakesPanel(QWidget):
             if provenance:
                 take.score = provenance.get("score")
                 take.prompt = provenance.get("prompt") or take.prompt
+                take.licence = Licence.from_dict(provenance.get("licence"))
             self.model.changed(take)
 
         def drawn(image: Any) -> None:

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ...engine.default_model import list_models, resolve_model
+from ...engine.default_model import DEFAULT_NAME, list_models, resolve_model
+from ...engine.licence import licence_of, read_licence
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -28,9 +29,12 @@ def run_inspect(args: argparse.Namespace) -> int:
     from ...engine.checkpoints import inspect_checkpoint  # imports torch: only for this command
 
     summary = inspect_checkpoint(resolve_model(args.model), args.allow_pickle)
+    licence = licence_of(args.model)  # after inspecting it: a hub id is in the cache now
     print(f"checkpoint   {summary.folder}")
     print(f"family       {summary.family} ({summary.pipeline})")
     print(f"sample rate  {summary.sample_rate} Hz")
+    print(f"licence      {licence.label}" + (f"  {licence.link}" if licence.link else ""))
+    print(f"             {licence.evidence or licence.source}")
     print(f"  {'component':<18} {'class':<30} {'parameters':>11} {'fp16':>9} {'fp32':>9}")
     for component in summary.components:
         print(f"  {component.name:<18} {component.class_name:<30} {_sizes(component.parameters)}")
@@ -52,7 +56,8 @@ def run_list(args: argparse.Namespace) -> int:
         print("no models: the built-in one is missing and the Hugging Face cache holds none", file=sys.stderr)
         return 0
     for entry in entries:
-        print(f"{entry.name:<36} {entry.family:<10} {entry.location}")
+        licence = read_licence(entry.location, hub_id=None if entry.name == DEFAULT_NAME else entry.name)
+        print(f"{entry.name:<36} {entry.family:<10} {licence.label:<34} {entry.location}")
     return 0
 
 

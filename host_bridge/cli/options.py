@@ -4,11 +4,14 @@ the two things every generating command does with them: build a request and load
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ...engine import GenerationRequest
+from ...engine.default_model import DEFAULT_NAME
+from ...engine.licence import Licence
 from ...engine.limits import ETA, GUIDANCE_SCALE, SAMPLER, SEED, STEPS, VARIATIONS
 from ..osc.runner import model_loader
 
@@ -91,8 +94,17 @@ def generation_request(
 
 
 def load_model(args: argparse.Namespace) -> Any:
-    """The model named by --model, on --device in --dtype."""
-    return engine_loader(args)(args.model)
+    """The model named by --model, on --device in --dtype; a non-commercial licence is said on stderr."""
+    model = engine_loader(args)(args.model)
+    tell_licence(args.model or DEFAULT_NAME, model.licence)
+    return model
+
+
+def tell_licence(model: str, licence: Licence | None) -> None:
+    """The one-line notice of a non-commercial licence, once per run; nothing for any other licence."""
+    notice = licence.notice(model) if licence is not None else None
+    if notice:
+        sys.stderr.write(notice + "\n")
 
 
 def engine_loader(args: argparse.Namespace) -> Callable[[str], Any]:

@@ -15,6 +15,7 @@ from typing import Any
 import soundfile
 
 from ...engine.clip import file_problem
+from ...engine.licence import Licence
 from ...presets import ExportSettings, PresetError, PresetLibrary, build_board, load_library, load_preset_file
 from ...presets.file_meter import measure_file
 from ...presets.library import preset_key
@@ -22,6 +23,7 @@ from ...presets.render import BIT_DEPTHS, CHANNEL_LAYOUTS, NO_CHAIN, SAMPLE_RATE
 from ..delivery.deliver import DeliveredFile, Delivery, DryTakeMissing, rerender
 from ..delivery.files import OutputError
 from ..delivery.wav_metadata import read_bext, read_metadata, read_provenance
+from .options import tell_licence
 
 
 def add_render_options(parser: argparse.ArgumentParser, name_pattern: str) -> None:
@@ -161,6 +163,8 @@ def run_fx_apply(args: argparse.Namespace) -> int:
     except DryTakeMissing as error:
         raise OutputError(f"{error} (--as-is)") from None
     report(delivered)
+    made_by = delivered[0].provenance
+    tell_licence(str(made_by.get("model_id", args.input.name)), Licence.from_dict(made_by.get("licence")))
     return 0
 
 
@@ -256,6 +260,11 @@ def run_info(args: argparse.Namespace) -> int:
     ):
         if provenance.get(key) not in (None, ""):
             print(f"{key:<12} {provenance[key]}")
+    licence = Licence.from_dict(provenance.get("licence"))
+    if licence is not None:
+        print(f"licence      {licence.label}" + (f"  {licence.link}" if licence.link else ""))
+        if licence.noncommercial:
+            print(f"             {licence.evidence}")
     fx = provenance.get("fx")
     if fx:
         effects = ", ".join(effect["type"] for effect in fx["effect"] if not effect.get("bypass"))

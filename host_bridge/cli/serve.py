@@ -14,7 +14,7 @@ from ..daw.midi import MIDI_APIS, MidiControl
 from ..logs import setup_logging
 from ..osc.bridge import RESTART_POLICIES
 from ..osc.service import DEFAULT_PORT, BridgeService, ServiceSettings
-from .options import add_engine_options, engine_loader
+from .options import add_engine_options, engine_loader, tell_licence
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -93,6 +93,8 @@ def run_serve(args: argparse.Namespace) -> int:
     except Exception:  # a model that will not load, a port in use: close what did start, then say why
         service.stop()
         raise
+    for name in names:  # the first is loaded (a hub id is downloaded now, card too); the others are read
+        tell_licence(name, service.model_licence(name))
     # The loaded libraries and model are some 400,000 objects that live as long as the process; a full
     # garbage collection walked them all (about 200 ms, during which no ping was answered). Frozen, they
     # are left out of every collection.

@@ -18,12 +18,13 @@ import numpy as np
 
 from ...engine import EditRequest, GeneratedAudio, GenerationRequest, read_clip
 from ...engine.default_model import default_model_folder
+from ...engine.licence import Licence
 from ...engine.limits import MAX_DURATION_S
 from ...presets import EffectChain, ExportSettings, RenderedAudio, render
 from ...presets.render import NO_CHAIN
 from ..home import soundloom_version
 from .files import OutputError, plan_outputs, slug, write_wav
-from .wav_metadata import read_metadata, read_provenance, with_provenance
+from .wav_metadata import BEXT_DESCRIPTION, read_metadata, read_provenance, with_provenance
 
 NAME_FIELDS = (
     "prompt",  # the prompt, lower case with underscores
@@ -111,6 +112,7 @@ def request_provenance(result: GeneratedAudio) -> dict[str, Any]:
         "rerank": generation.rerank,
         "score": result.score,
         "model_id": _model_name(result.model_id),
+        "licence": result.licence.to_dict(),  # the checkpoint's, from its model card
     }
     if isinstance(request, EditRequest):
         entry.update(
@@ -232,8 +234,9 @@ def _finite(value: float) -> float | None:
 
 
 def summary(provenance: dict[str, Any]) -> str:
-    """One line for bext's description and INFO's comment: what a library browser shows."""
-    parts = [provenance.get("prompt") or provenance.get("operation", "")]
+    """One line for bext's description and INFO's comment: what a library browser shows. The prompt is
+    shortened, never the rest, so the licence always fits bext's 256 characters."""
+    parts = []
     if provenance.get("seed") is not None:
         parts.append(f"seed {provenance['seed']}")
     if provenance.get("steps"):
@@ -241,10 +244,16 @@ def summary(provenance: dict[str, Any]) -> str:
             f"{provenance['steps']} steps {provenance['sampler']} cfg {provenance['guidance_scale']:g}"
         )
     if provenance.get("model_id"):
-        parts.append(str(provenance["model_id"]))
+        parts.append(str(provenance["model_id"])[-80:])
     if provenance.get("fx"):
-        parts.append(f"fx {provenance['fx']['name']}")
-    return " | ".join(parts)
+        parts.append(f"fx {str(provenance['fx']['name'])[:40]}")
+    licence = Licence.from_dict(provenance.get("licence"))
+    if licence is not None:
+        parts.append(f"licence {licence.label}")
+    rest = "".join(f" | {part}" for part in parts)
+    head = provenance.get("prompt") or provenance.get("operation", "")
+    room = BEXT_DESCRIPTION - len(rest)
+    return (head if len(head) <= room else head[: max(room - 3, 0)] + "...") + rest
 
 
 def _coding_history(provenance: dict[str, Any], delivery: Delivery, rendered: RenderedAudio) -> str:
@@ -318,7 +327,9 @@ def rerender(
     """
     if out.resolve() == source.resolve():
         raise OutputError(f"{out} is the input; user audio is never overwritten")
-    provenance = {} if as_is else read_file_provenance(source) or {}
+    provenance = read_file_provenance(source) or {}
+    if as_is:  # the file itself is the dry take; the model that made it, and its licence, still hold
+        provenance = {key: provenance[key] for key in ("model_id", "licence") if key in provenance}
     dry = Path(provenance.get("dry_file") or source)
     dry = dry if dry.is_absolute() else source.parent / dry
     entry = {key: value for key, value in provenance.items() if key not in MADE_BY_RENDER}

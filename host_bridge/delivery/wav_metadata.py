@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape
 
 SOFTWARE = "Soundloom"
 BEXT_FIXED_SIZE = 602  # EBU Tech 3285 v2: every field before CodingHistory
+BEXT_DESCRIPTION = 256  # bext's Description field, ASCII
 _REPLACED = {b"bext", b"LIST", b"iXML"}
 MAX_METADATA_CHUNK = 16 * 2**20  # larger chunks are skipped when reading metadata from a file
 
@@ -130,7 +131,7 @@ def _centi(value: Any) -> int:
 def _bext_chunk(provenance: dict[str, Any], summary: str, coding_history: str) -> bytes:
     created = provenance["created"]  # 2026-11-25T14:03:07
     fields = [
-        _ascii(summary, 256),
+        _ascii(summary, BEXT_DESCRIPTION),
         _ascii(SOFTWARE, 32),
         _ascii(f"seed {provenance.get('seed', '')}".strip(), 32),
         _ascii(created[:10], 10),

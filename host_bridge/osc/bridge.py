@@ -23,6 +23,7 @@ from .journal import Journal, JournalEntry
 from .protocol import (
     FAILED,
     INTERRUPTED,
+    LICENCE_DETAIL,
     MAX_REQUEST_ID,
     NOT_FOUND,
     PREFIX,
@@ -151,7 +152,11 @@ class Bridge:
                 if command.prompt in ("", preset_kind):
                     names = sorted(entry.preset.name for entry in entries.values())
                     reply.send(PREFIX + "presets", [preset_kind, *names])
-        elif kind == "models":
+        elif kind == "models" and command.prompt == LICENCE_DETAIL:  # flat: name licence link nc, ...
+            rows = [(name, self.runner.model_licence(name)) for name in self.model_names()]
+            fields = [[name, lic.title, lic.link, int(lic.noncommercial)] for name, lic in rows]
+            reply.send(PREFIX + "models", [LICENCE_DETAIL, *(field for row in fields for field in row)])
+        elif kind == "models":  # the reply old clients know: names only
             reply.send(PREFIX + "models", self.model_names())
 
     def _status(self, request_id: str) -> list[Any]:

@@ -9,7 +9,7 @@ client author reads; this module is what enforces it.
     /soundloom/vary     request_id:s input:s [key value ...]
     /soundloom/cancel   request_id:s
     /soundloom/status   [request_id:s]
-    /soundloom/ping | /soundloom/presets [kind:s] | /soundloom/models
+    /soundloom/ping | /soundloom/presets [kind:s] | /soundloom/models [licence]
     /soundloom/tempo    [bpm:f [beats_per_bar:i [beat_unit:i]]]
 """
 
@@ -28,6 +28,9 @@ from ..errors import BridgeError
 PREFIX = "/soundloom/"
 JOB_KINDS = ("generate", "transfer", "inpaint", "extend", "vary")
 QUERY_KINDS = ("cancel", "status", "ping", "presets", "models", "tempo")
+# `/soundloom/models licence` asks for each model's licence too; "license" (US spelling) is taken as well.
+LICENCE_DETAIL = "licence"
+LICENCE_WORDS = (LICENCE_DETAIL, "license")
 # Addresses the bridge only ever sends. One arriving is ignored, never answered: an error reply to it could
 # bounce between the bridge and another peer (or itself) for ever.
 REPLY_KINDS = ("pong", "accepted", "progress", "result", "done", "error", "take")
@@ -191,6 +194,14 @@ def parse(address: Any, args: list[Any]) -> Command:
                 BAD_VALUE, f"presets lists 'effect' or 'prompt' presets, not {str(args[0])[:40]!r}"
             )
         return Command(kind, prompt=args[0], options=_options(args[1:], kind, "", allowed=("reply_port",)))
+    if kind == "models" and len(args) % 2:  # [licence] [reply_port N]
+        if args[0] not in LICENCE_WORDS:
+            raise ProtocolError(
+                BAD_VALUE,
+                f"models takes 'licence' (names with licences) or nothing, not {str(args[0])[:40]!r}",
+            )
+        options = _options(args[1:], kind, "", allowed=("reply_port",))
+        return Command(kind, prompt=LICENCE_DETAIL, options=options)
     if kind in QUERY_KINDS:
         return Command(kind, options=_options(args, kind, "", allowed=("reply_port",)))
     raise ProtocolError(UNKNOWN_ADDRESS, f"unknown address {address[:80]!r}; see PROTOCOL.md")

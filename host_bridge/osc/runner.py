@@ -20,6 +20,7 @@ import soundfile as sf
 from ...engine import EditRequest, GenerationRequest
 from ...engine.clip import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Clip
 from ...engine.default_model import resolve_model
+from ...engine.licence import Licence, licence_of
 from ...engine.limits import MAX_DURATION_S
 from ...presets import ExportSettings, PresetError, PresetLibrary, load_library
 from ...presets.render import NO_CHAIN
@@ -110,6 +111,14 @@ class EngineRunner:
         with self._model_lock:
             if name != self.model_name:
                 self.model_name, self._model = name, None
+
+    def model_licence(self, name: str) -> Licence:
+        """What a model's card says of its licence: the loaded model's, or read from its folder or the
+        Hugging Face cache without loading it (nothing is downloaded for this)."""
+        model = self._model
+        if name == self.model_name and isinstance(getattr(model, "licence", None), Licence):
+            return model.licence
+        return licence_of(name)
 
     def model_status(self) -> dict[str, Any] | None:
         """The loaded model's facts (`status()`), or None while none is loaded."""

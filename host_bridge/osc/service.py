@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...engine.licence import Licence
 from ..daw.take_outbox import TakeOutbox
 from ..daw.tempo import Tempo, TempoState
 from ..delivery.deliver import DRY_FOLDER
@@ -158,6 +159,10 @@ class BridgeService:
 
     def model_status(self) -> dict[str, Any] | None:
         return self.runner.model_status()
+
+    def model_licence(self, name: str) -> Licence:
+        """What the model card of `name` (one of the model names) says of its licence."""
+        return self.runner.model_licence(name)
 
     def latest_takes(self) -> list[str]:
         """The last finished job's files (what MIDI notes audition)."""

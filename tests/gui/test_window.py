@@ -17,60 +17,10 @@ import pytest
 import soundfile as sf
 from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PyQt6.QtGui import QDropEvent
-from soundloom.gui.app import App, start_app
 from soundloom.host_bridge.delivery.wav_metadata import read_provenance
 
-from ..helpers.bridge_process import free_port, oscsend
-
-RATE = 48_000  # the app's default export rate
-WAIT_MS = 120_000
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SOUNDLOOM_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
-
-
-def open_app(qtbot, model: Path, port: int | None = None, midi_api: str | None = None) -> App:
-    app = start_app(str(model), osc_port=port if port is not None else free_port(), midi_api=midi_api)
-    qtbot.addWidget(app.window)
-    with qtbot.waitActive(app.window):  # shortcuts (Ctrl+Enter, Space) go to the active window
-        app.window.show()
-        app.window.activateWindow()
-    return app
-
-
-@pytest.fixture
-def app(qtbot, tiny_checkpoint: Path, data_dir: Path):
-    app = open_app(qtbot, tiny_checkpoint)
-    yield app
-    app.close()
-
-
-def messages(app: App) -> list[str]:
-    return [app.window.messages.item(row).text() for row in range(app.window.messages.count())]
-
-
-def ask(qtbot, app: App, prompt: str, variations: int = 1, seconds: float = 0.5, steps: int = 2) -> None:
-    window = app.window
-    window.ask.prompt.clear()
-    qtbot.keyClicks(window.ask.prompt, prompt)
-    window.ask.duration.setValue(seconds)
-    window.ask.steps.setValue(steps)
-    window.ask.variations.setValue(variations)
-
-
-def generate_takes(qtbot, app: App, prompt: str, variations: int = 1) -> list:
-    ask(qtbot, app, prompt, variations)
-    before = len(app.window.takes.model.takes)
-    qtbot.keyClick(app.window.ask.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    try:
-        qtbot.waitUntil(lambda: len(app.window.takes.model.takes) == before + variations, timeout=WAIT_MS)
-    except Exception as error:
-        rows = [(row.request_id, row.state, row.detail) for row in app.window.jobs.model.rows]
-        raise AssertionError(f"no takes; jobs {rows}; the window says: {messages(app)}") from error
-    return app.window.takes.model.takes[before:]
+from ..helpers.app_window import RATE, WAIT_MS, ask, generate_takes, messages, open_app
+from ..helpers.bridge_process import oscsend
 
 
 def test_ctrl_enter_generates_the_asked_number_of_takes_at_the_asked_length(qtbot, app) -> None:

@@ -261,8 +261,9 @@ def save_vits_tokenizer(folder: Path) -> int:
 
 
 def build_audioldm2_speech_checkpoint(folder: Path, seed: int = 0) -> Path:
-    """The speech layout (cvssp/audioldm2-gigaspeech's): VITS as text_encoder_2, learned positions on its
-    states in the projection, and more LOA states from GPT-2; built on the sound layout above."""
+    """The speech layout (anhnct/audioldm2_gigaspeech's, the port diffusers' docs load): VITS as
+    text_encoder_2, learned positions on its states in the projection, and more LOA states from GPT-2;
+    built on the sound layout above."""
     from diffusers import AudioLDM2Pipeline, AudioLDM2ProjectionModel
     from transformers import VitsConfig, VitsModel, VitsTokenizer
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from safetensors.torch import load_file, save_file
+from soundloom.host_bridge.delivery.wav_metadata import read_provenance
 
 from ..helpers.cli import files_in, generate, soundloom
 from ..helpers.hub_cache import put_in_hub_cache
@@ -269,6 +270,8 @@ def test_the_built_in_default_model_generates_without_model_or_network(tmp_path:
     audio, rate = sf.read(out)
     assert rate == 16000 and audio.shape == (80000,)
     assert np.isfinite(audio).all() and np.abs(audio).max() > 0.01  # a sound, not silence
+    licence = read_provenance(out.read_bytes())["licence"]  # its own card, packaged beside its weights
+    assert (licence["id"], licence["noncommercial"]) == ("mit", False) and "notice" not in result.stderr
 
 
 def test_models_list_shows_the_default_model_and_cached_ones(tiny_checkpoint: Path, tmp_path: Path) -> None:
