@@ -40,11 +40,17 @@ def load_core(
     return unet, vae, vocoder, schedule
 
 
+def decode_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The VAE's and the vocoder's dtype for a model in `dtype`: float32 under float16, else the same."""
+    return torch.float32 if dtype == torch.float16 else dtype
+
+
 def place_core(
     unet: UNet, vae: AutoencoderKL, vocoder: HifiGan, device: torch.device, dtype: torch.dtype
 ) -> None:
-    for module in (unet, vae, vocoder):
-        module.to(device=device, dtype=dtype)
+    unet.to(device=device, dtype=dtype)
+    for module in (vae, vocoder):  # float16's range overflows in decoding (diffusers' NaN VAE): float32
+        module.to(device=device, dtype=decode_dtype(dtype))
     for module in (unet, vae):
         # NHWC weights make every 2-D conv (and its output) channels-last: measured on 2 CPU cores with
         # AudioLDM-S, 13% faster UNet steps and 21% faster VAE decoding; NHWC also suits tensor cores.

@@ -79,3 +79,11 @@ MAX_DURATION_S = DURATION_S.high  # clips a DAW sends are read up to this long
 GENERATION_LIMITS = (DURATION_S, STEPS, GUIDANCE_SCALE, SEED, VARIATIONS, SAMPLER, ETA)
 EDIT_LIMITS = (STRENGTH, FADE_S, EXTEND_S)
 EDIT_OPERATIONS = ("transfer", "inpaint", "extend", "vary")
+
+# Where the engine runs (engine/device.py resolves them). float32 is the default: the exact one.
+DEVICES_HELP = "auto (CUDA, then Apple MPS, then the CPU), cuda, cuda:N, mps or cpu"
+DTYPE_NAMES = ("float32", "float16", "bfloat16", "auto")
+DTYPE_HELP = (
+    "float32 is exact (the default); auto: bfloat16 where the device computes it natively (recent GPUs, "
+    "CPUs with AVX512-BF16 or AMX), float16 on other GPUs and MPS, float32 elsewhere"
+)

@@ -17,7 +17,7 @@ FAMILIES: dict[str, type[AudioLDM]] = {"audioldm": AudioLDM, "audioldm2": AudioL
 def load_model(
     model: str, device: str = "auto", dtype: str = "float32", allow_pickle: bool = False
 ) -> AudioLDM:
-    """Load a checkpoint folder or hub id of either family onto a device ('auto', 'cuda', 'cpu').
+    """Load a checkpoint folder or hub id of either family onto a device ('auto', 'cuda', 'mps', 'cpu').
 
     >>> from soundloom.engine import GenerationRequest
     >>> from soundloom.engine.loader import load_model
@@ -26,4 +26,5 @@ def load_model(
     """
     folder = resolve_checkpoint(model, allow_pickle)
     pipeline = FAMILIES[checkpoint_family(folder)]
-    return pipeline.load_folder(folder, model, resolve_device(device), resolve_dtype(dtype), allow_pickle)
+    where = resolve_device(device)
+    return pipeline.load_folder(folder, model, where, resolve_dtype(dtype, where), allow_pickle)

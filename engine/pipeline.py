@@ -20,8 +20,8 @@ from .audio import MelConfig, normalize_waveform, waveform_to_mel
 from .checkpoints import checkpoint_family, load_component, resolve_checkpoint
 from .clip import resample
 from .conditions import Condition
-from .core import load_core, place_core
-from .device import resolve_device, resolve_dtype
+from .core import decode_dtype, load_core, place_core
+from .device import on_device, resolve_device, resolve_dtype
 from .editing import run_edit
 from .errors import EngineError
 from .licence import Licence, folder_licence
@@ -76,7 +76,8 @@ class AudioLDM:
         family = checkpoint_family(folder)
         if family != cls.family:
             raise EngineError(f"{model} is an {family} checkpoint, not {cls.family}; use load_model")
-        return cls.load_folder(folder, model, resolve_device(device), resolve_dtype(dtype), allow_pickle)
+        where = resolve_device(device)
+        return cls.load_folder(folder, model, where, resolve_dtype(dtype, where), allow_pickle)
 
     @classmethod
     def load_folder(
@@ -164,7 +165,8 @@ class AudioLDM:
         if circular:
             period = latent.shape[2] * self.vae_factor * self.mel_config.hop_length
             return self.decode_latent(torch.cat([latent] * 3, dim=2))[:, period : 2 * period]
-        mel = self.vae.decode(latent / self.vae.config.scaling_factor)  # (B, 1, mel_frames, mel_bins)
+        latent = (latent / self.vae.config.scaling_factor).to(decode_dtype(self.dtype))
+        mel = self.vae.decode(latent)  # (B, 1, mel_frames, mel_bins)
         return self.vocoder(mel.squeeze(1)).float().cpu()
 
     @torch.inference_mode()
@@ -181,8 +183,8 @@ class AudioLDM:
         else:
             silence = math.log(self.mel_config.log_floor)
             mel = torch.nn.functional.pad(mel, (0, 0, 0, mel_frames - mel.shape[1]), value=silence)
-        mean, _ = self.vae.encode(mel.unsqueeze(1).to(self.device, self.dtype))
-        return mean * self.vae.config.scaling_factor
+        mean, _ = self.vae.encode(mel.unsqueeze(1).to(self.device, decode_dtype(self.dtype)))
+        return (mean * self.vae.config.scaling_factor).to(self.dtype)
 
     @torch.inference_mode()
     def encode_audio(self, waveform: torch.Tensor) -> torch.Tensor:
@@ -229,7 +231,7 @@ class AudioLDM:
             problems.append("no prompts given")
         if problems:
             raise EngineError("; ".join(dict.fromkeys(problems)))
-        with self._lock, torch.inference_mode():
+        with self._lock, torch.inference_mode(), on_device(self.device, self.dtype):
             return self._generate(request, prompts, progress, cancel)
 
     def edit(
@@ -242,7 +244,7 @@ class AudioLDM:
         problems = request.problems() + self.request_problems(request.generation)
         if problems:
             raise EngineError("; ".join(problems))
-        with self._lock, torch.inference_mode():
+        with self._lock, torch.inference_mode(), on_device(self.device, self.dtype):
             return run_edit(self, request, progress, cancel)
 
     def request_problems(self, request: GenerationRequest) -> list[str]:

@@ -120,14 +120,16 @@ def sample_ddim(
 ) -> torch.Tensor:
     """DDIM (Song et al. 2020), eta = 0 deterministic, eta = 1 DDPM-like; as diffusers' DDIMScheduler."""
     timesteps = ddim_timesteps(config, steps)
+    on_device = torch.as_tensor(timesteps, device=latent.device)  # one copy, not one per step
     final_alpha_bar = torch.tensor(1.0) if config.set_alpha_to_one else alphas_cumprod[0]
+    model_dtype, latent = latent.dtype, latent.float()  # the sampler's state stays float32
     for i in range(first_step, len(timesteps)):
         t = timesteps[i]
         # diffusers steps back by n // steps whatever the spacing; matching it keeps seeds reproducible.
         t_prev = t - config.num_train_timesteps // steps
         alpha_bar = alphas_cumprod[t]
         alpha_bar_prev = alphas_cumprod[t_prev] if t_prev >= 0 else final_alpha_bar
-        output = model(latent, torch.tensor(t))
+        output = model(latent.to(model_dtype), on_device[i]).float()
         x0, eps = predict_x0_eps(
             output, latent, alpha_bar**0.5, (1 - alpha_bar) ** 0.5, config.prediction_type
         )
@@ -136,13 +138,13 @@ def sample_ddim(
         variance = (1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev)
         std = eta * variance**0.5
         latent = alpha_bar_prev**0.5 * x0 + (1 - alpha_bar_prev - std**2) ** 0.5 * eps
-        if eta > 0:
-            noise = torch.randn(output.shape, generator=generator, dtype=output.dtype).to(output.device)
-            latent = latent + std * noise
+        if eta > 0:  # drawn on the CPU in the model dtype, as diffusers does: a seed sounds alike anywhere
+            noise = torch.randn(output.shape, generator=generator, dtype=model_dtype)
+            latent = latent + std * noise.to(latent.device, torch.float32)
         if after_step is not None:
             latent = after_step(i, latent)
         _step_done(i - first_step, len(timesteps) - first_step, callback, cancel)
-    return latent
+    return latent.to(model_dtype)
 
 
 def sample_dpmpp_2m(
@@ -163,18 +165,20 @@ def sample_dpmpp_2m(
     VP parameterisation: alpha_t = 1 / sqrt(1 + s²), sigma_t = s * alpha_t, lambda = log(alpha / sigma).
     """
     timesteps = dpm_timesteps(config, steps)
-    noise_levels = ((1 - alphas_cumprod) / alphas_cumprod).sqrt().numpy()  # s_t = sigma_t / alpha_t
+    on_device = torch.as_tensor(timesteps, device=latent.device)  # one copy, not one per step
+    noise_levels = ((1 - alphas_cumprod) / alphas_cumprod).sqrt().cpu().numpy()  # s_t = sigma_t / alpha_t
     s = np.interp(timesteps, np.arange(len(noise_levels)), noise_levels)
     s = torch.from_numpy(np.concatenate([s, [0.0]]).astype(np.float32))  # (steps + 1,), ends at clean
     alpha = 1 / (s**2 + 1) ** 0.5
     sigma = s * alpha
     lam = torch.log(alpha) - torch.log(sigma)  # +inf at the final, noise-free level
-    out_dtype = latent.dtype
+    # The state (latent, x0) stays float32 whatever the model's dtype: bfloat16 rounding would otherwise
+    # accumulate over the steps. Only the UNet's input is cast.
+    model_dtype, latent = latent.dtype, latent.float()
     previous_x0 = None
     for i in range(first_step, len(timesteps)):
-        output = model(latent, torch.tensor(timesteps[i]))
+        output = model(latent.to(model_dtype), on_device[i]).float()
         x0, _ = predict_x0_eps(output, latent, alpha[i], sigma[i], config.prediction_type)
-        latent = latent.float()
         h = lam[i + 1] - lam[i]
         if previous_x0 is None or i == len(timesteps) - 1:
             x0_blend = x0
@@ -182,9 +186,8 @@ def sample_dpmpp_2m(
             r = (lam[i] - lam[i - 1]) / h
             x0_blend = x0 + 0.5 / r * (x0 - previous_x0)
         latent = (sigma[i + 1] / sigma[i]) * latent - alpha[i + 1] * torch.expm1(-h) * x0_blend
-        latent = latent.to(out_dtype)
         previous_x0 = x0
         if after_step is not None:
             latent = after_step(i, latent)
         _step_done(i - first_step, len(timesteps) - first_step, callback, cancel)
-    return latent
+    return latent.to(model_dtype)

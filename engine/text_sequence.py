@@ -67,7 +67,14 @@ class T5TextEncoder:
         return cls(model.eval().requires_grad_(False), tokenizer)
 
     def to(self, device: torch.device, dtype: torch.dtype) -> T5TextEncoder:
+        """Cast, keeping what transformers keeps in float32 (T5's feed-forward `wo`: its activations
+        overflow float16's range, giving inf and NaN, as loading with `torch_dtype` would avoid)."""
         self.model.to(device=device, dtype=dtype)
+        if dtype == torch.float16:
+            keep = tuple(getattr(self.model, "_keep_in_fp32_modules", None) or ())
+            for name, module in self.model.named_modules():
+                if name.rsplit(".", 1)[-1] in keep:
+                    module.to(torch.float32)
         return self
 
     def encode(self, texts: list[str], min_tokens: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -9,6 +9,10 @@ from pathlib import Path
 # Before anything loads PortAudio or Qt: sound goes to ALSA's null device, windows render offscreen.
 os.environ.setdefault("ALSA_CONFIG_PATH", str(Path(__file__).with_name("asound-null.conf")))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The suite compares our engine with CPU references bit for bit; on a machine with a GPU, `--device auto`
+# would run it on CUDA (TF32, other kernels) and fail for that reason alone. GPU runs are measured by
+# benchmarks/gpu_check.sh instead. Child processes (the CLI, the bridge) inherit this.
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import pytest
 

@@ -12,18 +12,23 @@ from typing import Any
 from ...engine import GenerationRequest
 from ...engine.default_model import DEFAULT_NAME
 from ...engine.licence import Licence
-from ...engine.limits import ETA, GUIDANCE_SCALE, SAMPLER, SEED, STEPS, VARIATIONS
+from ...engine.limits import (
+    DEVICES_HELP,
+    DTYPE_HELP,
+    DTYPE_NAMES,
+    ETA,
+    GUIDANCE_SCALE,
+    SAMPLER,
+    SEED,
+    STEPS,
+    VARIATIONS,
+)
 from ..osc.runner import model_loader
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cuda, cuda:N or cpu")
-    parser.add_argument(
-        "--dtype",
-        default="float32",
-        choices=["float32", "float16", "bfloat16"],
-        help="float32 is exact; float16/bfloat16 are for GPUs",
-    )
+    parser.add_argument("--device", default="auto", help=DEVICES_HELP)
+    parser.add_argument("--dtype", default=DTYPE_NAMES[0], choices=DTYPE_NAMES, help=DTYPE_HELP)
     parser.add_argument(
         "--allow-pickle",
         action="store_true",
