@@ -167,7 +167,7 @@ class AudioLDM:
             return self.decode_latent(torch.cat([latent] * 3, dim=2))[:, period : 2 * period]
         latent = (latent / self.vae.config.scaling_factor).to(decode_dtype(self.dtype))
         mel = self.vae.decode(latent)  # (B, 1, mel_frames, mel_bins)
-        return self.vocoder(mel.squeeze(1)).float().cpu()
+        return self.vocoder.vocode(mel.squeeze(1)).float().cpu()
 
     @torch.inference_mode()
     def encode_waveform(self, waveform: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,9 @@ from torch import nn
 from .config import config_from_dict
 from .fft_conv import fft_conv1d, worth_it
 
+CHUNK_FRAMES = 1024  # longer mels (over 10.24 s at 16 kHz) are vocoded in chunks: bounded memory
+CONTEXT_FRAMES = 32  # real neighbours each side of a chunk; beyond the ~22-frame receptive field
+
 
 @dataclass
 class VocoderConfig:
@@ -90,6 +93,25 @@ class HifiGan(nn.Module):
         self.conv_post = nn.Conv1d(channels, 1, 7, padding=3)
         self.register_buffer("mean", torch.zeros(c.model_in_dim))
         self.register_buffer("scale", torch.ones(c.model_in_dim))
+
+    def vocode(
+        self, mel: torch.Tensor, chunk_frames: int = CHUNK_FRAMES, context_frames: int = CONTEXT_FRAMES
+    ) -> torch.Tensor:
+        """`forward` for a mel of any length, in chunks of `chunk_frames` with `context_frames` of real
+        neighbours each side, so memory stays bounded for a long clip. The network has no normalisation
+        and a finite receptive field (about 22 frames each way for the published kernels), and it is
+        shift-equivariant by hop_length samples per frame, so each chunk's middle is the whole mel's."""
+        frames, hop = mel.shape[1], self.config.hop_length
+        if frames <= chunk_frames:
+            return self(mel)
+        pieces = []
+        for start in range(0, frames, chunk_frames):
+            end = min(start + chunk_frames, frames)
+            left, right = min(context_frames, start), min(context_frames, frames - end)
+            out = self(mel[:, start - left : end + right])  # (B, samples of the chunk with its context)
+            stop = (left + end - start) * hop if right else None  # the last chunk keeps its overhang
+            pieces.append(out[:, left * hop : stop])
+        return torch.cat(pieces, dim=1)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         """(B, frames, mel_bins) -> (B, samples); samples >= frames * hop_length (kernel overhang)."""

@@ -72,3 +72,16 @@ def test_training_keeps_the_direct_convolution(monkeypatch) -> None:
     monkeypatch.setattr(vocoder, "fft_conv1d", lambda *_: pytest.fail("FFT used with gradients on"))
     model(torch.randn(1, 8, 64)).sum().backward()
     assert model.conv_pre.weight.grad is not None
+
+
+def test_a_long_mel_vocoded_in_chunks_equals_it_whole() -> None:
+    model = published_sized_vocoder(64)  # the published kernels and dilations: its receptive field
+    mel = torch.randn(1, 300, 64) - 4
+    with torch.inference_mode():
+        whole = model(mel)
+        chunked = model.vocode(mel, chunk_frames=64, context_frames=32)
+        too_little = model.vocode(mel, chunk_frames=64, context_frames=2)
+    assert chunked.shape == whole.shape
+    assert (chunked - whole).abs().max() <= 1e-5 * whole.abs().max()
+    assert (too_little - whole).abs().max() > 1e-3 * whole.abs().max()  # the context is what makes it exact
+    assert torch.equal(model.vocode(mel[:, :50], chunk_frames=64), model(mel[:, :50]))  # short: one call
