@@ -23,6 +23,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 
 from soundloom.engine import GenerationRequest  # noqa: E402
+from soundloom.engine.device import Hardware  # noqa: E402
 from soundloom.engine.loader import load_model  # noqa: E402
 
 from tests.helpers.reference_audioldm2 import (  # noqa: E402
@@ -179,6 +180,7 @@ def main() -> None:
     parser.add_argument(
         "--e2e-repeats", type=int, default=2, help="timed whole generations per implementation"
     )
+    parser.add_argument("--dtype", action="append", help="only these dtypes (default: all for the device)")
     args = parser.parse_args()
 
     builders = {
@@ -192,7 +194,9 @@ def main() -> None:
         ),
     }
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dtypes = ["float16", "bfloat16"] if device.type == "cuda" else ["float32"]
+    # On a CPU with native bfloat16 (AVX512-BF16, AMX) its rows come too, both implementations in it.
+    cpu_dtypes = ["float32", "bfloat16"] if Hardware.here().cpu_bf16 else ["float32"]
+    dtypes = ["float16", "bfloat16"] if device.type == "cuda" else cpu_dtypes
     cases = [("dpm++", 20)] + ([("ddim", 200)] if device.type == "cuda" else [])
     where = torch.cuda.get_device_name() if device.type == "cuda" else f"{torch.get_num_threads()} threads"
     print(f"device {device} ({where}), torch {torch.__version__}")
@@ -203,7 +207,7 @@ def main() -> None:
         if not (checkpoint / "model_index.json").exists():
             print(f"building the full-size random {family} checkpoint in {checkpoint} ...", file=sys.stderr)
             build(checkpoint)
-        for dtype in dtypes:
+        for dtype in args.dtype or dtypes:
             rows += bench_dtype(family, checkpoint, device, dtype, cases, args.repeats, args.e2e_repeats)
 
     print(f"\n| {'case':<50} | diffusers s | soundloom s | speed-up | max |Δ| / peak |")

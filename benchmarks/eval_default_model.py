@@ -89,7 +89,7 @@ def ceilings(model: AudioLDM, real_mels: torch.Tensor, real_labels: torch.Tensor
     and through VAE encode + decode + vocoder. Yields (name, log-mels to judge, labels)."""
     chosen = clips_per_category(real_labels, 0, per_category)
     mels, labels = real_mels[chosen], real_labels[chosen]
-    vocoded = torch.cat([model.vocoder(mels[i : i + 16].to(model.dtype)) for i in range(0, len(mels), 16)])
+    vocoded = torch.cat([model.vocoder(mels[i : i + 16].float()) for i in range(0, len(mels), 16)])
     yield "real mel -> vocoder", mel_of(vocoded.float()), labels
     decoded = torch.cat(
         [
@@ -98,7 +98,7 @@ def ceilings(model: AudioLDM, real_mels: torch.Tensor, real_labels: torch.Tensor
         ]
     )
     yield "real -> VAE (mel)", decoded.float(), labels
-    vocoded = torch.cat([model.vocoder(decoded[i : i + 16]) for i in range(0, len(decoded), 16)])
+    vocoded = torch.cat([model.vocoder(decoded[i : i + 16].float()) for i in range(0, len(decoded), 16)])
     yield "real -> VAE -> vocoder", mel_of(vocoded.float()), labels
 
 
@@ -116,6 +116,7 @@ def main() -> None:
         "--judge", type=Path, default=Path(__file__).parent / "bench-out" / "judge.pt", help="committed judge"
     )
     parser.add_argument("--save-audio", type=Path, help="folder to write the generations to")
+    parser.add_argument("--dtype", default="float32", help="the model's: float32, bfloat16, ...")
     args = parser.parse_args()
     torch.set_num_threads(2)
 
@@ -127,10 +128,10 @@ def main() -> None:
 
     prompts = held_out_prompts(args.heldout, args.per_category)
     labels = torch.tensor([CATEGORY_NAMES.index(category) for _, category in prompts])
-    model = AudioLDM.load(resolve_model(args.model), device="cpu")
+    model = AudioLDM.load(resolve_model(args.model), device="cpu", dtype=args.dtype)
     trained_unet = model.unet
     torch.manual_seed(0)
-    untrained_unet = UNet(trained_unet.config).eval().to(memory_format=torch.channels_last)
+    untrained_unet = UNet(trained_unet.config).eval().to(model.dtype, memory_format=torch.channels_last)
     rows = []
 
     def judged(name: str, mels: torch.Tensor, truth: torch.Tensor, seconds: float = float("nan")) -> None:
@@ -163,7 +164,8 @@ def main() -> None:
 
     print(
         f"\n{len(prompts)} held-out paraphrased prompts, {len(set(c for _, c in prompts))} categories, "
-        f"{args.steps} DPM++ steps, guidance {args.guidance}, chance {100 / len(CATEGORY_NAMES):.1f}%"
+        f"{args.steps} DPM++ steps, guidance {args.guidance}, {args.dtype}, "
+        f"chance {100 / len(CATEGORY_NAMES):.1f}%"
     )
     print("(': mel' rows judge the generation's log-mel before the vocoder; ceilings use real clips)")
     print(

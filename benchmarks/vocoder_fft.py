@@ -1,5 +1,5 @@
 """The FFT convolution against the direct one, on the published HiFi-GAN's shapes (10.24 s clip), and the
-whole vocoder both ways: the measurements behind `engine/models/fft_conv.py`'s `worth_it`.
+whole vocoder both ways: the measurements behind `engine/models/fft_conv.py`'s `worth_it` and `pays_on`.
 
 Run: python3 -m benchmarks.vocoder_fft [--threads 2] [--repeats 3]
 """
@@ -71,17 +71,19 @@ def main() -> None:
         )
         model = vocoder.HifiGan(config).eval()
         mel = torch.randn(1, 1024, 64)
-        chosen = vocoder.worth_it
+        on_this_cpu = vocoder.FFT_ON_THIS_CPU
+        vocoder.FFT_ON_THIS_CPU = True  # the shapes `worth_it` picks, whatever this CPU is
         fft_wave = model(mel)
         fft_s = best_of(lambda: model(mel), args.repeats)
-        vocoder.worth_it = lambda *_: False  # every convolution direct
+        vocoder.FFT_ON_THIS_CPU = False  # every convolution direct
         direct_wave = model(mel)
         direct_s = best_of(lambda: model(mel), args.repeats)
-        vocoder.worth_it = chosen
+        vocoder.FFT_ON_THIS_CPU = on_this_cpu
     error = ((fft_wave - direct_wave).abs().max() / direct_wave.abs().max()).item()
     print(
         f"\nwhole vocoder, 10.24 s: direct {direct_s:.2f} s, with the FFT where chosen {fft_s:.2f} s "
-        f"({direct_s / fft_s:.2f}x), max error / peak {error:.1e}"
+        f"({direct_s / fft_s:.2f}x), max error / peak {error:.1e}; this CPU "
+        f"({torch.backends.cpu.get_cpu_capability()}) uses {'the FFT' if on_this_cpu else 'direct'}"
     )
 
 

@@ -104,14 +104,20 @@ def normalize_waveform(waveform: torch.Tensor) -> torch.Tensor:
     return 0.5 * centred / (peak + 1e-8)
 
 
+@lru_cache(maxsize=8)
+def mel_pseudo_inverse(config: MelConfig = MelConfig()) -> np.ndarray:
+    """(n_fft // 2 + 1, mel_bins): the filterbank's pseudo-inverse, mel magnitudes back to linear ones."""
+    return np.linalg.pinv(mel_filterbank(config)).astype(np.float32)
+
+
 def griffin_lim(mel: torch.Tensor, config: MelConfig = MelConfig(), iterations: int = 32) -> torch.Tensor:
     """A rough waveform from log-mel, for previews when no vocoder is at hand.
 
     (batch, mel_frames, mel_bins) -> (batch, (mel_frames - 1) * hop) samples: the mel magnitudes are mapped
     back through the filterbank's pseudo-inverse, then phase is estimated by Griffin-Lim iterations.
     """
-    filters = torch.from_numpy(mel_filterbank(config)).to(mel.device)
-    magnitude = (torch.linalg.pinv(filters) @ torch.exp(mel.float()).transpose(1, 2)).clamp_min(0)
+    inverse = torch.from_numpy(mel_pseudo_inverse(config)).to(mel.device)  # (n_fft // 2 + 1, mel_bins)
+    magnitude = (inverse @ torch.exp(mel.float()).transpose(1, 2)).clamp_min(0)
     window = torch.hann_window(config.win_length, periodic=True, device=mel.device)
     stft = dict(
         n_fft=config.n_fft,

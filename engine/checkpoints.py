@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file
+from safetensors.torch import load, load_file
 from torch import nn
 
 from .errors import EngineError, first_line
@@ -129,13 +129,19 @@ def weight_files(component: Path, convention: str, allow_pickle: bool) -> list[P
     raise EngineError(f"{component} holds no weights (expected {single})")
 
 
-def load_tensors(files: list[Path]) -> dict[str, torch.Tensor]:
+def load_tensors(files: list[Path], in_memory: bool = False) -> dict[str, torch.Tensor]:
+    """Every tensor in `files`. safetensors are memory-mapped (pages read when first used) unless
+    `in_memory`: then read whole into the process's own memory. That is for weights about to be copied
+    (another layout or dtype): a copy made from a mapping leaves the mapped file pages it read resident,
+    counted again in the process's memory for as long as any other tensor keeps the file mapped."""
     tensors: dict[str, torch.Tensor] = {}
     for file in files:
         if not file.is_file():
             raise EngineError(f"weight file {file} is missing")
         try:
-            if file.suffix == ".safetensors":
+            if file.suffix == ".safetensors" and in_memory:
+                tensors.update(load(file.read_bytes()))
+            elif file.suffix == ".safetensors":
                 tensors.update(load_file(file, device="cpu"))
             else:
                 tensors.update(torch.load(file, map_location="cpu", weights_only=True))
@@ -184,9 +190,15 @@ def load_module(module: nn.Module, tensors: dict[str, torch.Tensor], source: str
 
 
 def load_component(
-    component: Path, module_class: type[nn.Module], config_class, convention: str, allow_pickle: bool = False
+    component: Path,
+    module_class: type[nn.Module],
+    config_class,
+    convention: str,
+    allow_pickle: bool = False,
+    in_memory: bool = False,
 ) -> nn.Module:
-    """Build a component from its folder (config.json + weights) with every tensor checked by name."""
+    """Build a component from its folder (config.json + weights) with every tensor checked by name;
+    `in_memory`: see load_tensors."""
     config = config_class.from_dict(read_json(component / "config.json"), f"{component.name}/config.json")
     files = weight_files(component, convention, allow_pickle)
     try:
@@ -194,7 +206,7 @@ def load_component(
             module = module_class(config)
     except (ValueError, TypeError) as error:
         raise EngineError(f"{component / 'config.json'}: {error}") from None
-    return load_module(module, load_tensors(files), str(files[0]))
+    return load_module(module, load_tensors(files, in_memory), str(files[0]))
 
 
 @dataclass

@@ -4,6 +4,10 @@ Our own loop over GPT2Model's forward pass with a key/value cache (no transforme
 those moved between releases, and a bare GPT2Model no longer has them). Each step feeds the last new
 hidden state back as the next input embedding; positions run on from the prompt's length, padding
 included, as in the published pipeline.
+
+The cache is transformers' StaticCache, sized once for the prompt plus every new token: its keys and
+values are written in place, where the default DynamicCache concatenates (allocates and copies) every
+layer's keys and values at every token. The attention mask is likewise made whole once and sliced.
 """
 
 from __future__ import annotations
@@ -45,14 +49,21 @@ class LanguageModel:
         self, prompt: torch.Tensor, mask: torch.Tensor, new_tokens: int | None = None
     ) -> torch.Tensor:
         """prompt (B, S, D) input embeddings, mask (B, S) -> (B, new_tokens, D) generated hidden states."""
+        from transformers import StaticCache
+
         new_tokens = new_tokens or self.new_tokens
-        inputs, cache, generated = prompt, None, []
-        for _ in range(new_tokens):
+        batch, length = mask.shape
+        cache = StaticCache(config=self.model.config, max_cache_len=length + new_tokens)
+        whole_mask = torch.cat([mask, mask.new_ones((batch, new_tokens))], dim=1)  # (B, S + new_tokens)
+        generated = prompt.new_empty((batch, new_tokens, prompt.shape[-1]))  # (B, new_tokens, D)
+        inputs = prompt
+        for i in range(new_tokens):
             output = self.model(
-                inputs_embeds=inputs, attention_mask=mask, use_cache=True, **{self._cache_name: cache}
+                inputs_embeds=inputs,
+                attention_mask=whole_mask[:, : length + i],
+                use_cache=True,
+                **{self._cache_name: cache},
             )
-            cache = getattr(output, self._cache_name)
-            inputs = output.last_hidden_state[:, -1:]  # (B, 1, D): the next "token" is this hidden state
-            generated.append(inputs)
-            mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
-        return torch.cat(generated, dim=1)
+            generated[:, i] = output.last_hidden_state[:, -1]
+            inputs = generated[:, i : i + 1]  # (B, 1, D): the next "token" is this hidden state
+        return generated

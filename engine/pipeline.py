@@ -29,8 +29,9 @@ from .models.clap_audio import AudioEncoder, AudioEncoderConfig
 from .models.unet import UNet
 from .models.vae import AutoencoderKL
 from .models.vocoder import HifiGan
+from .preview import Previewer, PreviewSink, cheap_bfloat16, preview_waveform
 from .requests import EditRequest, GeneratedAudio, GenerationRequest
-from .sampling import Progress, Start, circular, guided, sample_ddim, sample_dpmpp_2m
+from .sampling import Denoised, Progress, Start, circular, guided, sample_ddim, sample_dpmpp_2m
 from .schedule import ScheduleConfig, alphas_cumprod, ddim_timesteps, dpm_timesteps
 from .takes import choose_seed, close_loop, ranked
 from .text import TextEncoder, load_text_encoder
@@ -66,6 +67,7 @@ class AudioLDM:
         )
         self._lock = threading.Lock()
         self._weights_mb: float | None = None
+        self._preview_costs: dict[tuple[int, ...], float] = {}  # seconds a preview took, by latent shape
 
     @classmethod
     def load(
@@ -167,7 +169,7 @@ class AudioLDM:
             return self.decode_latent(torch.cat([latent] * 3, dim=2))[:, period : 2 * period]
         latent = (latent / self.vae.config.scaling_factor).to(decode_dtype(self.dtype))
         mel = self.vae.decode(latent)  # (B, 1, mel_frames, mel_bins)
-        return self.vocoder.vocode(mel.squeeze(1)).float().cpu()
+        return self.vocoder.vocode(mel.squeeze(1).float()).cpu()  # the vocoder is always float32 (core.py)
 
     @torch.inference_mode()
     def encode_waveform(self, waveform: torch.Tensor) -> torch.Tensor:
@@ -207,9 +209,11 @@ class AudioLDM:
         request: GenerationRequest,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        preview: PreviewSink | None = None,
     ) -> list[GeneratedAudio]:
-        """Run one request: `request.variations` clips of the same prompt, from one seed."""
-        return self.generate_prompts([request.prompt], request, progress, cancel)
+        """Run one request: `request.variations` clips of the same prompt, from one seed. `preview`, when
+        given, hears rough versions of the first take while it is denoised (see preview.py)."""
+        return self.generate_prompts([request.prompt], request, progress, cancel, preview)
 
     def generate_prompts(
         self,
@@ -217,6 +221,7 @@ class AudioLDM:
         request: GenerationRequest,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        preview: PreviewSink | None = None,
     ) -> list[GeneratedAudio]:
         """One batched run of `request` for each prompt: prompt-major results, each with its own prompt.
 
@@ -232,7 +237,7 @@ class AudioLDM:
         if problems:
             raise EngineError("; ".join(dict.fromkeys(problems)))
         with self._lock, torch.inference_mode(), on_device(self.device, self.dtype):
-            return self._generate(request, prompts, progress, cancel)
+            return self._generate(request, prompts, progress, cancel, preview)
 
     def edit(
         self,
@@ -262,6 +267,7 @@ class AudioLDM:
         prompts: list[str],
         progress: Progress | None,
         cancel: threading.Event | None,
+        preview: PreviewSink | None = None,
     ) -> list[GeneratedAudio]:
         seed = choose_seed(request.seed)
         duration_s = request.duration_s if request.duration_s is not None else self.native_duration_s
@@ -269,7 +275,17 @@ class AudioLDM:
         batch = len(prompts) * request.variations
         cond, uncond = self.conditions(request, batch, prompts=prompts)
         start = Start(*self.initial_noise(seed, batch, mel_frames // self.vae_factor))
-        latent = self.denoise(request, cond, uncond, start, progress, cancel)
+        previewer = None
+        if preview is not None:
+            bfloat16 = cheap_bfloat16(self.device)
+            previewer = Previewer(
+                lambda x0: preview_waveform(self.vae, x0, self.mel_config, samples, bfloat16),
+                preview,
+                known_cost=self._preview_costs.get(tuple(start.noise.shape)),
+            )
+        latent = self.denoise(request, cond, uncond, start, progress, cancel, previewer)
+        if previewer is not None and previewer.last_cost is not None:
+            self._preview_costs[tuple(start.noise.shape)] = previewer.last_cost
         waveforms = self.decode_latent(latent, circular=request.loop).numpy()  # (batch, >= samples)
         if request.loop:
             period = mel_frames * self.mel_config.hop_length
@@ -346,6 +362,7 @@ class AudioLDM:
         start: Start,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        denoised: Denoised | None = None,
     ) -> torch.Tensor:
         """Sample a latent (B, C, T, F) with the request's sampler from `start` (see Start)."""
         model = guided(self.run_unet, cond, uncond, request.guidance_scale)
@@ -378,6 +395,7 @@ class AudioLDM:
             cancel=cancel,
             first_step=first_step,
             after_step=after_step,
+            denoised=denoised,
         )
         if request.sampler == "ddim":
             return sample_ddim(

@@ -2,8 +2,9 @@
 
 `model(latent, t)` returns the network's raw output for a latent at training timestep t: ε, v or x₀,
 as the checkpoint's `prediction_type` says. Classifier-free guidance is a wrapper (`guided`) around such
-a model, not a branch inside the samplers. Each sampler calls `callback(step, total)` after every step
-and stops with GenerationCancelled between steps when `cancel` is set.
+a model, not a branch inside the samplers. Each sampler calls `callback(step, total)` after every step,
+`denoised(step, total, x0)` with its current estimate of the clean latent (previews, `preview.py`), and
+stops with GenerationCancelled between steps when `cancel` is set.
 
 All latents are (B, C, T, F). Noise comes from a CPU `torch.Generator`, so a seed gives the same sound on
 every device (and the same as diffusers' pipelines with `torch.Generator("cpu").manual_seed(seed)`).
@@ -39,6 +40,7 @@ class Start:
 
 Model = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Progress = Callable[[int, int], None]
+Denoised = Callable[[int, int, torch.Tensor], None]  # (steps done, total, x0 (B, C, T, F) float32)
 # after_step(i, latent) -> latent: runs after step i; inpainting re-injects the known region there.
 AfterStep = Callable[[int, torch.Tensor], torch.Tensor]
 
@@ -97,11 +99,20 @@ def predict_x0_eps(
     return output, (latent - alpha * output) / sigma  # "sample": the model predicts x0
 
 
-def _step_done(step: int, total: int, callback: Progress | None, cancel: threading.Event | None) -> None:
+def _step_done(
+    step: int,
+    total: int,
+    callback: Progress | None,
+    cancel: threading.Event | None,
+    denoised: Denoised | None,
+    x0: torch.Tensor,
+) -> None:
     if callback is not None:
         callback(step + 1, total)
     if cancel is not None and cancel.is_set() and step + 1 < total:
         raise GenerationCancelled("generation cancelled")
+    if denoised is not None:  # after the cancel check: a cancelled job decodes no preview first
+        denoised(step + 1, total, x0)
 
 
 def sample_ddim(
@@ -117,6 +128,7 @@ def sample_ddim(
     cancel: threading.Event | None = None,
     first_step: int = 0,
     after_step: AfterStep | None = None,
+    denoised: Denoised | None = None,
 ) -> torch.Tensor:
     """DDIM (Song et al. 2020), eta = 0 deterministic, eta = 1 DDPM-like; as diffusers' DDIMScheduler."""
     timesteps = ddim_timesteps(config, steps)
@@ -143,7 +155,7 @@ def sample_ddim(
             latent = latent + std * noise.to(latent.device, torch.float32)
         if after_step is not None:
             latent = after_step(i, latent)
-        _step_done(i - first_step, len(timesteps) - first_step, callback, cancel)
+        _step_done(i - first_step, len(timesteps) - first_step, callback, cancel, denoised, x0)
     return latent.to(model_dtype)
 
 
@@ -158,6 +170,7 @@ def sample_dpmpp_2m(
     cancel: threading.Event | None = None,
     first_step: int = 0,
     after_step: AfterStep | None = None,
+    denoised: Denoised | None = None,
 ) -> torch.Tensor:
     """DPM-Solver++(2M) (Lu et al. 2022), data prediction, midpoint form; first order on the last step.
 
@@ -189,5 +202,5 @@ def sample_dpmpp_2m(
         previous_x0 = x0
         if after_step is not None:
             latent = after_step(i, latent)
-        _step_done(i - first_step, len(timesteps) - first_step, callback, cancel)
+        _step_done(i - first_step, len(timesteps) - first_step, callback, cancel, denoised, x0)
     return latent.to(model_dtype)

@@ -39,7 +39,7 @@ class BridgeLink(QObject):
     """The window's one way to the bridge service: its public methods, and its job events as a Qt
     signal, delivered on the GUI thread (a queued connection) whatever thread the job ran on."""
 
-    job_event = pyqtSignal(object)  # a JobEvent: JobQueued, JobProgress, JobDone or JobFailed
+    job_event = pyqtSignal(object)  # a JobEvent: JobQueued, JobProgress, JobPreview, JobDone or JobFailed
 
     def __init__(self, service: BridgeService):
         super().__init__()

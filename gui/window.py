@@ -55,7 +55,7 @@ class MainWindow(QMainWindow):
         self.ask = AskPanel(library, models or ["default"], folders)
         self.clip = ClipPanel()
         self.settings_panel = SettingsPanel(settings, str(link.output), link.default_osc_port, self.player)
-        self.jobs = JobsPanel(link, history)
+        self.jobs = JobsPanel(link, history, self.player)
         self.takes = TakesPanel(link, history, self.player, self.settings_panel.daw_port)
         self.shape = ShapePanel(library, link.output, self.settings_panel.export_settings)
         self.history_panel = HistoryPanel(history, self.submit)
@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
             return None
         if self.ask.loop.isChecked():
             options["loop"] = 1
+        options["preview"] = 1  # hear the take while it is denoised (the jobs panel's preview strip)
         return self.submit("generate", [prompt], options | self.ask.length_options())
 
     def edit_clip(self, kind: str) -> str | None:

@@ -7,7 +7,10 @@ to do less arithmetic. Direct: 2·C²·K flops per output sample; here: about 8�
 blocks of N samples and an effective kernel Kₑ = (K-1)·d+1, whatever K and d are. Measured on 2 AVX2
 cores (python3 -m benchmarks.vocoder_fft): 1.7 to 2.7x faster for 11 taps, 1.2 to 1.35x for 7 taps
 on 128 to 256 channels, a loss for 3 taps, so `worth_it` keeps the FFT to those; the whole published
-vocoder then runs 1.3x faster. Errors are float32 rounding (about 1e-6 of the peak).
+vocoder then runs 1.3x faster. Errors are float32 rounding (about 1e-6 of the peak). On an AVX-512 CPU
+(measured on 2 cores of an AMD EPYC with AVX-512, 2026-12-05) oneDNN's direct convolution is fast enough
+that the same choice made the whole vocoder 0.89x as fast (6.01 s against 5.35 s), so `pays_on` keeps
+the FFT to CPUs without AVX-512.
 """
 
 from __future__ import annotations
@@ -20,6 +23,12 @@ def block_size(kernel: int, dilation: int) -> int:
     """FFT length N: the smallest power of two at least 4x the effective kernel, 64 at the least."""
     effective = (kernel - 1) * dilation + 1
     return max(64, 1 << (4 * effective - 1).bit_length())
+
+
+def pays_on(cpu_capability: str) -> bool:
+    """Whether the FFT is used at all on a CPU of this capability (torch.backends.cpu.get_cpu_capability:
+    "AVX512", "AVX2", "DEFAULT", ...): not where AVX-512's direct convolution measured faster."""
+    return not cpu_capability.startswith("AVX512")
 
 
 def worth_it(channels: int, kernel: int, dilation: int) -> bool:

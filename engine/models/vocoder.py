@@ -9,9 +9,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import config_from_dict
-from .fft_conv import fft_conv1d, worth_it
+from .fft_conv import fft_conv1d, pays_on, worth_it
 
 CHUNK_FRAMES = 1024  # longer mels (over 10.24 s at 16 kHz) are vocoded in chunks: bounded memory
+# Whether this CPU gets the FFT convolution at all (fft_conv.pays_on); read once, tests set it.
+FFT_ON_THIS_CPU = pays_on(torch.backends.cpu.get_cpu_capability())
 CONTEXT_FRAMES = 32  # real neighbours each side of a chunk; beyond the ~22-frame receptive field
 
 
@@ -63,13 +65,14 @@ class ResidualBlock(nn.Module):
 
 
 def run_conv(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
-    """`conv(x)`, through the FFT where that measured faster: float32 inference on the CPU, long kernels.
-    Training (gradients on) and other devices and dtypes take the direct convolution."""
+    """`conv(x)`, through the FFT where that measured faster: float32 inference on a CPU without AVX-512,
+    long kernels. Training (gradients on) and other devices and dtypes take the direct convolution."""
     kernel, dilation = conv.kernel_size[0], conv.dilation[0]
     if (
         x.device.type == "cpu"
         and x.dtype == torch.float32
         and not torch.is_grad_enabled()
+        and FFT_ON_THIS_CPU
         and worth_it(conv.in_channels, kernel, dilation)
     ):
         return fft_conv1d(x, conv.weight, conv.bias, dilation)

@@ -18,10 +18,12 @@ from PyQt6.QtWidgets import (
 )
 
 from ...host_bridge.osc import job as states
-from ...host_bridge.osc.job import JobDone, JobEvent, JobFailed, JobProgress, JobQueued
+from ...host_bridge.osc.job import JobDone, JobEvent, JobFailed, JobPreview, JobProgress, JobQueued
 from ..history import History, JobRecord
 from ..jobs_model import JobRow, JobsModel, ProgressDelegate
 from ..link import BridgeLink, origin_of
+from ..player import Player
+from .preview import PreviewStrip
 
 
 class JobsPanel(QWidget):
@@ -29,7 +31,7 @@ class JobsPanel(QWidget):
     changed = pyqtSignal()  # the history has a new job or state
     message = pyqtSignal(str)
 
-    def __init__(self, link: BridgeLink, history: History):
+    def __init__(self, link: BridgeLink, history: History, player: Player):
         super().__init__()
         self.link, self.history = link, history
         self.model = JobsModel()
@@ -48,6 +50,9 @@ class JobsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
         layout.addWidget(self.view)
+        self.preview = PreviewStrip(player)
+        self.preview.message.connect(self.message)
+        layout.addWidget(self.preview)
         link.job_event.connect(self.on_event)
 
     def on_event(self, event: JobEvent) -> None:
@@ -59,10 +64,13 @@ class JobsPanel(QWidget):
             if number is not None and self.model.rows[number].state == states.QUEUED:
                 self.history.set_state(request_id, states.RUNNING)
             self.model.update(request_id, state=states.RUNNING, fraction=event.fraction)
+        elif isinstance(event, JobPreview):
+            self.preview.show_preview(event)
         elif isinstance(event, JobDone):
             files = [result.path for result in event.results]
             row = self.model.update(request_id, state=states.DONE, fraction=1.0, files=files)
             self.history.set_state(request_id, states.DONE)
+            self.preview.job_ended(request_id)
             self.finished.emit(event, row.prompt if row else "")
             self.changed.emit()
         elif isinstance(event, JobFailed):

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from ...engine import EditRequest, GeneratedAudio, read_clip
 from ...engine.limits import DURATION_S, EXTEND_S, FADE_S, MAX_DURATION_S, STRENGTH
 from ...presets import load_library
 from ..delivery.deliver import Delivery, deliver
-from ..delivery.files import OutputError, plan_outputs
+from ..delivery.files import OutputError, plan_outputs, write_wav
 from ..errors import BridgeError
 from .options import add_generation_options, generation_request, load_model
 from .progress import ProgressBar
@@ -36,6 +40,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=[],
         metavar="BLANK=TEXT",
         help="fill a preset's blank, e.g. surface=snow",
+    )
+    generate.add_argument(
+        "--preview",
+        action="store_true",
+        help="while the first take is denoised, write rough previews of it to NAME.preview.wav beside "
+        "--out (in a folder: preview.wav), each replacing the last",
     )
     add_generation_options(generate)
     add_render_options(generate, "{prompt}_{seed}_{variation}")
@@ -99,9 +109,48 @@ def run_generate(args: argparse.Namespace) -> int:
     _check(request.problems())
     # Check the destination before the (slow) model load.
     _plan(args, request.variations)
+    preview = PreviewFile(_preview_path(args), args.overwrite) if args.preview else None
     model = load_model(args)
-    results = model.generate(request, progress=ProgressBar("generating"))
+    sink = preview.sink(model.sample_rate) if preview else None
+    results = model.generate(request, progress=ProgressBar("generating"), preview=sink)
+    if preview:
+        preview.report()
     return _write_results(args, results, delivery)
+
+
+def _preview_path(args: argparse.Namespace) -> Path:
+    """Where --preview writes: NAME.preview.wav beside a file, preview.wav in a folder; never a file of the
+    user's (an existing one is replaced only with --overwrite)."""
+    path = (
+        args.out / "preview.wav" if args.out.is_dir() else args.out.with_name(f"{args.out.stem}.preview.wav")
+    )
+    if os.path.lexists(path) and not args.overwrite:
+        raise OutputError(f"--preview: {path} already exists; choose another --out or allow replacing it")
+    return path
+
+
+class PreviewFile:
+    """The CLI's preview sink: each preview replaces the last, atomically, so a player never reads half."""
+
+    def __init__(self, path: Path, overwrite: bool):
+        self.path, self.overwrite, self.written, self.fraction = path, overwrite, 0, 0.0
+
+    def sink(self, sample_rate: int) -> Callable[[np.ndarray, float], None]:
+        def write(waveform: np.ndarray, fraction: float) -> None:
+            # The first write replaces nothing unless --overwrite; later ones replace our own preview.
+            write_wav(self.path, waveform, sample_rate, overwrite=self.overwrite or self.written > 0)
+            self.written, self.fraction = self.written + 1, fraction
+
+        return write
+
+    def report(self) -> None:
+        if self.written:
+            sys.stderr.write(
+                f"preview: {self.path} ({self.written} written, the last at {self.fraction:.0%} of the "
+                "steps)\n"
+            )
+        else:
+            sys.stderr.write("preview: none made (too few steps for one before the take)\n")
 
 
 def _blanks(assignments: list[str]) -> dict[str, str]:

@@ -17,7 +17,7 @@ from typing import Any
 from ..home import soundloom_version
 from ..logs import Tally, where_logged
 from . import job as states
-from .job import Job, JobDone, JobEvent, JobFailed, JobProgress, JobQueued, ResultFile
+from .job import Job, JobDone, JobEvent, JobFailed, JobPreview, JobProgress, JobQueued, ResultFile
 from .job_queue import JobQueue
 from .journal import Journal, JournalEntry
 from .protocol import (
@@ -179,6 +179,8 @@ class Bridge:
         request_id = job.request_id
         if isinstance(event, JobProgress):
             job.reply.send(PREFIX + "progress", [request_id, float(event.fraction), event.step, event.total])
+        elif isinstance(event, JobPreview):
+            job.reply.send(PREFIX + "preview", [request_id, event.path, float(event.fraction)])
         elif isinstance(event, JobDone):
             self._latest = [result.path for result in event.results]
             _send_done(job.reply, request_id, event.results)

@@ -61,6 +61,16 @@ class JobProgress:
 
 
 @dataclass(frozen=True)
+class JobPreview:
+    """A rough version of the job's first take, written to `path` (replaced by the next preview), after
+    `fraction` of the denoising steps."""
+
+    job: Job
+    path: str
+    fraction: float
+
+
+@dataclass(frozen=True)
 class JobDone:
     job: Job
     results: list[ResultFile]
@@ -80,4 +90,4 @@ class JobFailed:
         return CANCELLED if self.code == "cancelled" else FAILED
 
 
-JobEvent = JobQueued | JobProgress | JobDone | JobFailed
+JobEvent = JobQueued | JobProgress | JobPreview | JobDone | JobFailed

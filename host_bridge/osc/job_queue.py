@@ -20,15 +20,16 @@ from ...presets import PresetError
 from ..errors import BridgeError
 from ..logs import where_logged
 from . import job as states
-from .job import Job, JobDone, JobEvent, JobFailed, JobProgress, ResultFile
+from .job import Job, JobDone, JobEvent, JobFailed, JobPreview, JobProgress, ResultFile
 from .journal import Journal, JournalError
 from .protocol import BUSY, CANCELLED, DUPLICATE_ID, FAILED, UNAVAILABLE, Command, ProtocolError
 
 log = logging.getLogger(__name__)
 
-# What the worker calls: run the job, report (step, total) progress, raise on failure.
-Runner = Callable[[Job, Callable[[int, int], None]], list[ResultFile]]
-# What the queue announces: JobProgress, JobDone or JobFailed (the bridge announces JobQueued).
+# What the worker calls: run the job, report (step, total) progress and (path, fraction) previews, raise
+# on failure.
+Runner = Callable[[Job, Callable[[int, int], None], Callable[[str, float], None]], list[ResultFile]]
+# What the queue announces: JobProgress, JobPreview, JobDone or JobFailed (the bridge announces JobQueued).
 Listener = Callable[[JobEvent], None]
 
 
@@ -152,9 +153,12 @@ class JobQueue:
             job.fraction = step / total
             self.listener(JobProgress(job, job.fraction, step, total))
 
+        def preview(path: str, fraction: float) -> None:
+            self.listener(JobPreview(job, path, fraction))
+
         log.info("job %s started: %s", job.request_id, job.command.kind)
         try:
-            results = self.runner(job, progress)
+            results = self.runner(job, progress, preview)
         except GenerationCancelled:
             if self._stopping:  # shutting down: leave it journaled as running, reported on restart
                 with self._condition:

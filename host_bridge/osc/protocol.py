@@ -33,7 +33,7 @@ LICENCE_DETAIL = "licence"
 LICENCE_WORDS = (LICENCE_DETAIL, "license")
 # Addresses the bridge only ever sends. One arriving is ignored, never answered: an error reply to it could
 # bounce between the bridge and another peer (or itself) for ever.
-REPLY_KINDS = ("pong", "accepted", "progress", "result", "done", "error", "take")
+REPLY_KINDS = ("pong", "accepted", "progress", "preview", "result", "done", "error", "take")
 NEEDS_PROMPT = ("generate", "transfer", "inpaint", "extend")
 NEEDS_INPUT = ("transfer", "inpaint", "extend", "vary")
 MAX_REQUEST_ID = 128
@@ -105,6 +105,7 @@ OPTIONS: dict[str, Option] = {
     "sampler": _limited(limits.SAMPLER),
     "loop": Option(int, 0, 1, "1: seamless at the wrap point"),
     "rerank": Option(int, 0, 1, "1: order the variations by CLAP text-audio score, best first"),
+    "preview": Option(int, 0, 1, "generate, 1: /soundloom/preview replies while the first take is denoised"),
     "fx": Option(str, help="an effect preset's name"),
     "rate": Option(int, 8000, 192000, "deliver at this sample rate (the DAW's)"),
     "channels": Option(str, help="same, mono or stereo"),
@@ -237,6 +238,8 @@ def _check_job_options(kind: str, options: dict[str, Any], request_id: str) -> N
         raise ProtocolError(BAD_ARGUMENTS, "extend needs seconds (how much to add)", request_id)
     if options.get("beat_unit", 4) not in BEAT_UNITS:
         raise ProtocolError(BAD_VALUE, _beat_unit_problem(options["beat_unit"]), request_id)
+    if kind != "generate" and options.get("preview"):
+        raise ProtocolError(BAD_ARGUMENTS, f"{kind}: previews are made for generate only", request_id)
     if options.get("priority", "daw") not in PRIORITIES:
         raise ProtocolError(
             BAD_VALUE,

@@ -8,6 +8,9 @@ before it is accepted; `run` does the work on the worker thread.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +20,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from ...engine import EditRequest, GenerationRequest
+from ...engine import EditRequest, GeneratedAudio, GenerationRequest
 from ...engine.clip import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Clip
 from ...engine.default_model import resolve_model
 from ...engine.licence import Licence, licence_of
@@ -26,7 +29,7 @@ from ...presets import ExportSettings, PresetError, PresetLibrary, load_library
 from ...presets.render import NO_CHAIN
 from ..daw.tempo import TempoState, tempo_from
 from ..delivery.deliver import Delivery, deliver
-from ..delivery.files import OutputError, check_writable
+from ..delivery.files import OutputError, check_writable, slug, write_wav
 from ..errors import BridgeError
 from .file_roots import FileRoots
 from .job import Job, ResultFile
@@ -39,6 +42,8 @@ from .protocol import (
     Command,
     ProtocolError,
 )
+
+log = logging.getLogger(__name__)
 
 FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")  # input formats that can hold NaN or infinity: checked at planning
 NAME_PATTERNS = {
@@ -185,14 +190,16 @@ class EngineRunner:
         )
         return self._checked(plan, problems, request_id)
 
-    def run(self, job: Job, progress: Callable[[int, int], None]) -> list[ResultFile]:
+    def run(
+        self, job: Job, progress: Callable[[int, int], None], preview: Callable[[str, float], None]
+    ) -> list[ResultFile]:
         # Planned again: the input file or the output folder may have changed while the job waited.
         plan = self.plan(job.command)
         if plan.model is not None:
             self.use_model(plan.model)
         model = self.model
         if plan.input_path is None:
-            results = model.generate(plan.generation, progress=progress, cancel=job.cancel)
+            results = self._generate(job, plan, progress, preview)
         else:
             clip = self._read_clip(plan)
             results = model.edit(self._edit_request(job.command, plan.generation, clip), progress, job.cancel)
@@ -203,6 +210,37 @@ class EngineRunner:
             )
             for item in delivered
         ]
+
+    def _generate(
+        self,
+        job: Job,
+        plan: Plan,
+        progress: Callable[[int, int], None],
+        preview: Callable[[str, float], None],
+    ) -> list[GeneratedAudio]:
+        model = self.model
+        if not job.command.options.get("preview"):
+            return model.generate(plan.generation, progress=progress, cancel=job.cancel)
+        # OUTPUT/previews/SLUG-DIGEST.wav: a digest of the id, so two ids that slug alike never share it.
+        digest = hashlib.sha1(job.request_id.encode("utf-8", "replace")).hexdigest()[:8]
+        path = self.roots.output / "previews" / f"{slug(job.request_id, 40)}-{digest}.wav"
+
+        def write(waveform: np.ndarray, fraction: float) -> None:
+            # Over the job's last preview, atomically (a DAW playing it never reads half a file). One that
+            # cannot be written is logged and skipped: the take matters, not its preview.
+            try:
+                path.parent.mkdir(exist_ok=True)
+                write_wav(path, waveform, model.sample_rate, overwrite=True)
+            except (OSError, OutputError) as error:
+                log.warning("job %s: preview not written: %s", job.request_id, error)
+                return
+            preview(str(path), fraction)
+
+        try:
+            return model.generate(plan.generation, progress=progress, cancel=job.cancel, preview=write)
+        finally:  # the take supersedes it: a preview lives until the job's done or error
+            with contextlib.suppress(OSError):  # (on Windows a player may still hold it open)
+                path.unlink(missing_ok=True)
 
     @staticmethod
     def _checked(plan: Plan, problems: list[str], request_id: str) -> Plan:

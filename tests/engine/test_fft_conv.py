@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from soundloom.engine.models import vocoder
-from soundloom.engine.models.fft_conv import block_size, fft_conv1d, worth_it
+from soundloom.engine.models.fft_conv import block_size, fft_conv1d, pays_on, worth_it
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "published-configs"
 
@@ -58,6 +58,7 @@ def test_the_vocoder_gives_the_same_waveform_with_and_without_it(monkeypatch) ->
     mel = torch.randn(1, 40, 64) - 4
     used = []
     real = vocoder.fft_conv1d
+    monkeypatch.setattr(vocoder, "FFT_ON_THIS_CPU", True)  # as on a CPU without AVX-512
     monkeypatch.setattr(vocoder, "fft_conv1d", lambda *a: used.append(a[1].shape) or real(*a))
     with torch.inference_mode():
         with_fft = model(mel)
@@ -67,8 +68,17 @@ def test_the_vocoder_gives_the_same_waveform_with_and_without_it(monkeypatch) ->
     assert (with_fft - direct).abs().max() <= 1e-5 * direct.abs().max()
 
 
+def test_an_avx512_cpu_keeps_the_direct_convolution(monkeypatch) -> None:
+    assert not pays_on("AVX512") and not pays_on("AVX512_VNNI") and pays_on("AVX2") and pays_on("DEFAULT")
+    monkeypatch.setattr(vocoder, "FFT_ON_THIS_CPU", False)
+    monkeypatch.setattr(vocoder, "fft_conv1d", lambda *_: pytest.fail("FFT used where it does not pay"))
+    with torch.inference_mode():
+        published_sized_vocoder(512)(torch.randn(1, 8, 64))
+
+
 def test_training_keeps_the_direct_convolution(monkeypatch) -> None:
     model = published_sized_vocoder(512).train()
+    monkeypatch.setattr(vocoder, "FFT_ON_THIS_CPU", True)
     monkeypatch.setattr(vocoder, "fft_conv1d", lambda *_: pytest.fail("FFT used with gradients on"))
     model(torch.randn(1, 8, 64)).sum().backward()
     assert model.conv_pre.weight.grad is not None

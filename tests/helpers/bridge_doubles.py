@@ -44,7 +44,7 @@ class RunnerDouble:
         if command.prompt == "refuse me":
             raise ProtocolError("bad_value", "the plan refuses this", command.request_id)
 
-    def run(self, job: Any, progress: Any) -> list[ResultFile]:
+    def run(self, job: Any, progress: Any, preview: Any) -> list[ResultFile]:
         if self.hold is not None:
             self.hold.wait(5)
         for step in range(1, 3):

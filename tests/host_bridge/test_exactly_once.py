@@ -143,7 +143,7 @@ def test_a_rerun_keeps_every_unfinished_job_however_small_the_queue(journal: Jou
 
 
 def test_the_queue_journals_a_deliverys_files_before_it_writes_them(journal: Journal) -> None:
-    def runner(job, progress):
+    def runner(job, progress, preview):
         job.record_outputs([["/out/a.wav", "/out/dry/a.dry.wav"]])
         raise OSError(28, "No space left on device")
 
