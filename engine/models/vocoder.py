@@ -12,9 +12,9 @@ from .config import config_from_dict
 from .fft_conv import fft_conv1d, pays_on, worth_it
 
 CHUNK_FRAMES = 1024  # longer mels (over 10.24 s at 16 kHz) are vocoded in chunks: bounded memory
+CONTEXT_FRAMES = 32  # real neighbours each side of a chunk; beyond the ~22-frame receptive field
 # Whether this CPU gets the FFT convolution at all (fft_conv.pays_on); read once, tests set it.
 FFT_ON_THIS_CPU = pays_on(torch.backends.cpu.get_cpu_capability())
-CONTEXT_FRAMES = 32  # real neighbours each side of a chunk; beyond the ~22-frame receptive field
 
 
 @dataclass
