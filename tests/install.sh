@@ -12,4 +12,4 @@ apt-get update -qq
 apt-get install -y -qq fluidsynth fluid-soundfont-gm espeak-ng liblo-tools lua5.4 ardour libportaudio2 jackd2 \
     libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 >/dev/null
 python3 -m pip install -q torch==2.13.0  # the local CPU wheel; an unpinned torch pulls CUDA packages
-python3 -m pip install -q -e ".[test]"  # the package with its app and train extras, and the test tools
+python3 -m pip install -q -e ".[test,cluster]"  # the package with its app, train and cluster (Ray) extras, and the test tools

@@ -9,13 +9,15 @@ import socket
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from ..daw.live import LIVE_PORT, LIVE_REPLY_PORT, AbletonOSC, clip_job, read_selected_clip, read_tempo
 from ..errors import BridgeError
-from ..osc.protocol import JOB_KINDS, OPTIONS, PREFIX
+from ..osc.protocol import JOB_KINDS, OPTIONS, PREFIX, TOKEN
 from ..osc.service import DEFAULT_PORT
 from ..osc_codec import PacketError, StreamFrames, decode, encode, frame_packet
+from .options import read_token
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -54,8 +56,11 @@ def _add_client_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--id", default=None, help="request id (default: a random one)")
     parser.add_argument("--wait", action="store_true", help="wait for the result; print progress and paths")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait (default 900)")
+    parser.add_argument(
+        "--token-file", type=Path, default=None, help="the bridge's shared secret (its serve --token-file)"
+    )
     for key, option in OPTIONS.items():
-        if key != "reply_port":
+        if key not in ("reply_port", TOKEN):
             parser.add_argument(
                 f"--{key.replace('_', '-')}", dest=f"opt_{key}", type=option.kind, help=option.help
             )
@@ -160,6 +165,8 @@ def _send(args: argparse.Namespace, kind: str, message_args: list[Any], request_
         raise BridgeError(
             f"cannot reach the bridge at {args.host}:{args.port}: {error.strerror or error}"
         ) from None
+    if args.token_file is not None:
+        message_args = [*message_args, TOKEN, read_token(args.token_file)]
     connection.send(PREFIX + kind, message_args)
     if kind not in JOB_KINDS:
         return _print_replies(connection, kind)

@@ -23,7 +23,11 @@ from ...engine.limits import (
     STEPS,
     VARIATIONS,
 )
+from ..cluster.connect import RAY_MODES, WorkerShape, connect, worker_shape
+from ..errors import BridgeError
 from ..osc.runner import model_loader
+
+MIN_TOKEN = 16  # characters: a secret shorter than this is guessable
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +38,42 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also load .bin pickle weights (read with torch.load(weights_only=True))",
     )
+
+
+def add_cluster_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """--ray and the shape of its actors, for `batch` and `serve`."""
+    cluster = parser.add_argument_group("Ray cluster (pip install 'soundloom[cluster]')")
+    cluster.add_argument(
+        "--ray",
+        metavar="auto|local|ADDRESS",
+        default=None,
+        help=f"{what} on Ray actors: auto (the running cluster), local (start one here) or host:port",
+    )
+    cluster.add_argument(
+        "--workers", type=int, default=None, help="actors to start (default: as many as fit)"
+    )
+    cluster.add_argument("--cpus-per-worker", type=float, default=None, help="CPU actors' cores (default 1)")
+    cluster.add_argument(
+        "--gpus-per-worker",
+        type=float,
+        default=None,
+        help="GPUs per actor, fractions share a card (default: 1 on a cluster with GPUs, else 0)",
+    )
+    cluster.add_argument(
+        "--retries", type=int, default=2, help="times work is sent again when its worker is lost (default 2)"
+    )
+
+
+def join_cluster(args: argparse.Namespace) -> tuple[Any, WorkerShape]:
+    """Join the cluster --ray names and size the actor pool from --workers and the per-worker shares."""
+    if args.ray not in RAY_MODES and ":" not in args.ray:
+        raise BridgeError(f"--ray takes auto, local or a head node's host:port, not {args.ray!r}")
+    if args.retries < 0:
+        raise BridgeError(f"--retries must be 0 or more, got {args.retries}")
+    ray = connect(args.ray)
+    shape = worker_shape(ray.cluster_resources(), args.workers, args.cpus_per_worker, args.gpus_per_worker)
+    sys.stderr.write(f"Ray: {shape.describe()}\n")
+    return ray, shape
 
 
 def add_generation_options(parser: argparse.ArgumentParser, loop: bool = True, rerank: bool = True) -> None:
@@ -115,3 +155,24 @@ def tell_licence(model: str, licence: Licence | None) -> None:
 def engine_loader(args: argparse.Namespace) -> Callable[[str], Any]:
     """Loads a model by name with the command's --device, --dtype and --allow-pickle."""
     return model_loader(args.device, args.dtype, args.allow_pickle)
+
+
+def read_token(path: Path) -> str:
+    """The shared secret in `path` (its first line, spaces trimmed); BridgeError when it cannot serve as one.
+    A file other accounts may read is accepted with a warning: they could send requests as anyone."""
+    try:
+        token = (
+            path.read_text(encoding="utf-8").strip().splitlines()[0].strip() if path.stat().st_size else ""
+        )
+    except (OSError, UnicodeDecodeError, IndexError) as error:
+        raise BridgeError(
+            f"--token-file {path}: cannot read it ({getattr(error, 'strerror', None) or error})"
+        ) from None
+    if len(token) < MIN_TOKEN:
+        raise BridgeError(
+            f"--token-file {path}: the token is {len(token)} characters; use {MIN_TOKEN} or more "
+            "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    if path.stat().st_mode & 0o077:
+        sys.stderr.write(f"warning: --token-file {path} is readable by other accounts (chmod 600 it)\n")
+    return token

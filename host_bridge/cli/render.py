@@ -26,7 +26,7 @@ from ..delivery.wav_metadata import read_bext, read_metadata, read_provenance
 from .options import tell_licence
 
 
-def add_render_options(parser: argparse.ArgumentParser, name_pattern: str) -> None:
+def add_render_options(parser: argparse.ArgumentParser, name_pattern: str, dry: bool = True) -> None:
     group = parser.add_argument_group("render and export")
     group.add_argument("--fx", help="effect preset name or preset .toml file ('none': no effects)")
     group.add_argument(
@@ -58,7 +58,10 @@ def add_render_options(parser: argparse.ArgumentParser, name_pattern: str) -> No
     group.add_argument("--catid", default="", help="UCS CatID for UCS names, e.g. WHSH, DOORWood")
     group.add_argument("--creator", default="SL", help="UCS CreatorID")
     group.add_argument("--library", default="Soundloom", help="UCS SourceID")
-    group.add_argument("--no-dry", action="store_true", help="do not keep the unprocessed take under dry/")
+    if dry:
+        group.add_argument(
+            "--no-dry", action="store_true", help="do not keep the unprocessed take under dry/"
+        )
 
 
 def delivery_from_args(
@@ -84,7 +87,7 @@ def delivery_from_args(
         catid=args.catid,
         creator=args.creator,
         source=args.library,
-        keep_dry=not args.no_dry,
+        keep_dry=not getattr(args, "no_dry", True),
     )
     problems = delivery.problems()
     if problems:

@@ -10,11 +10,20 @@ import sys
 import threading
 from pathlib import Path
 
+from ..cluster.engine_pool import EnginePool
 from ..daw.midi import MIDI_APIS, MidiControl
+from ..errors import BridgeError
 from ..logs import setup_logging
 from ..osc.bridge import RESTART_POLICIES
 from ..osc.service import DEFAULT_PORT, BridgeService, ServiceSettings
-from .options import add_engine_options, engine_loader, tell_licence
+from .options import (
+    add_cluster_options,
+    add_engine_options,
+    engine_loader,
+    join_cluster,
+    read_token,
+    tell_licence,
+)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -63,9 +72,21 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="auto (Linux: the ALSA sequencer, else a running JACK server), alsa, jack or system",
     )
     serve.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        help="a file holding the shared secret every UDP/TCP request must carry as `token SECRET`",
+    )
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="listen beyond loopback without --token-file (anyone may render)",
+    )
+    serve.add_argument(
         "--verbose", action="store_true", help="also print the log (data folder's soundloom.log) on stderr"
     )
     add_engine_options(serve)
+    add_cluster_options(serve, "render the bridge's jobs")
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -83,9 +104,22 @@ def run_serve(args: argparse.Namespace) -> int:
         queue_size=args.queue_size,
         on_restart=args.on_restart,
         bpm=args.bpm,
+        token=read_token(args.token_file) if args.token_file else "",
+        insecure=args.insecure,
     )
     names = list(dict.fromkeys(args.model or ["default"]))
-    service = BridgeService(settings, engine_loader(args), names[0], model_names=lambda: names)
+    load = engine_loader(args)
+    if args.ray is not None:  # the engine is a pool of actors; the queue runs one job per actor
+        if len(names) > 1:  # switching would need a second pool while the first holds every GPU
+            raise BridgeError("serve --ray serves one model; run one bridge per model")
+        ray, shape = join_cluster(args)
+        engine = (args.device, args.dtype, args.allow_pickle)
+        settings.workers = shape.workers
+
+        def load(name: str) -> EnginePool:
+            return EnginePool(ray, name, shape, engine, args.retries)
+
+    service = BridgeService(settings, load, names[0], model_names=lambda: names)
     sys.stderr.write(f"loading {names[0]} ...\n")
     try:
         service.load_model()  # now, so the first request does not wait for it

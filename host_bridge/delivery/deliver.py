@@ -23,7 +23,7 @@ from ...engine.limits import MAX_DURATION_S
 from ...presets import EffectChain, ExportSettings, RenderedAudio, render
 from ...presets.render import NO_CHAIN
 from ..home import soundloom_version
-from .files import OutputError, plan_outputs, slug, write_wav
+from .files import OutputError, plan_outputs, slug, wav_bytes, write_file, write_wav
 from .wav_metadata import BEXT_DESCRIPTION, read_metadata, read_provenance, with_provenance
 
 NAME_FIELDS = (
@@ -168,7 +168,7 @@ def write_takes(
         render(audio, rate, delivery.chain, delivery.export, loop=bool(entry.get("loop")))
         for entry, audio, rate in takes
     ]
-    names = [_name(delivery, entry, now) for entry, _, _ in takes]
+    names = [take_name(delivery, entry, now) for entry, _, _ in takes]
     paths = plan_outputs(out, len(takes), names, overwrite)
     keep_dry = delivery.keep_dry and delivery.changes_audio
     dry_paths = [
@@ -203,6 +203,20 @@ def _write_take(
     entry, dry_audio, dry_rate = take
     if dry_path is not None:
         written.append(write_wav(dry_path, dry_audio, dry_rate))
+    dry_file = str(dry_path.relative_to(path.parent)) if dry_path else entry.get("dry_file")
+    data, provenance = encode_take(entry, rendered, delivery, now, dry_file)
+    written.append(write_file(path, data, overwrite))
+    return DeliveredFile(path, dry_path, rendered, provenance)
+
+
+def encode_take(
+    entry: dict[str, Any],
+    rendered: RenderedAudio,
+    delivery: Delivery,
+    now: datetime,
+    dry_file: str | None = None,
+) -> tuple[bytes, dict[str, Any]]:
+    """A rendered take as the bytes of its WAV file, provenance chunks included, and that provenance."""
     provenance = {
         "soundloom": soundloom_version(),
         "created": now.isoformat(),
@@ -213,19 +227,11 @@ def _write_take(
         "channels": rendered.audio.shape[1],
         "loudness_lufs": _finite(rendered.loudness_lufs),
         "true_peak_dbtp": _finite(rendered.true_peak_dbtp),
-        "dry_file": str(dry_path.relative_to(path.parent)) if dry_path else entry.get("dry_file"),
+        "dry_file": dry_file,
     }
     history = _coding_history(provenance, delivery, rendered)
-
-    def add_chunks(wav: bytes) -> bytes:
-        return with_provenance(wav, provenance, summary(provenance), history)
-
-    written.append(
-        write_wav(
-            path, rendered.audio, rendered.sample_rate, overwrite, delivery.export.bit_depth, add_chunks
-        )
-    )
-    return DeliveredFile(path, dry_path, rendered, provenance)
+    wav = wav_bytes(rendered.audio, rendered.sample_rate, delivery.export.bit_depth)
+    return with_provenance(wav, provenance, summary(provenance), history), provenance
 
 
 def _finite(value: float) -> float | None:
@@ -267,7 +273,7 @@ def _coding_history(provenance: dict[str, Any], delivery: Delivery, rendered: Re
     )
 
 
-def _name(delivery: Delivery, entry: dict[str, Any], now: datetime) -> str:
+def take_name(delivery: Delivery, entry: dict[str, Any], now: datetime) -> str:
     """The file stem for one take, from the delivery's pattern."""
     pattern = UCS_PATTERN if delivery.name_pattern.upper() == "UCS" else delivery.name_pattern
     prompt = entry.get("prompt") or ""

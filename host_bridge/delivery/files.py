@@ -121,12 +121,20 @@ def write_wav(
     bytes (provenance chunks) before it is written. Without `overwrite` the final link fails if the name
     was taken meanwhile, and the file found there is left untouched.
     """
+    data = wav_bytes(audio, sample_rate, bit_depth)
+    return write_file(path, add_chunks(data) if add_chunks is not None else data, overwrite)
+
+
+def wav_bytes(audio: np.ndarray, sample_rate: int, bit_depth: str = "32f") -> bytes:
+    """A whole WAV file in memory: 16 (TPDF-dithered), 24 or 32f (float) bits."""
     samples = to_pcm(np.asarray(audio, dtype=np.float32), bit_depth)
     encoded = io.BytesIO()
     sf.write(encoded, samples, sample_rate, subtype=SUBTYPES[bit_depth], format="WAV")
-    data = encoded.getvalue()
-    if add_chunks is not None:
-        data = add_chunks(data)
+    return encoded.getvalue()
+
+
+def write_file(path: Path, data: bytes, overwrite: bool = False) -> Path:
+    """`data` as `path`, atomically (see the module's text); OutputError names the file and the reason."""
     try:
         write_atomically(path, data, overwrite)
     except FileExistsError:

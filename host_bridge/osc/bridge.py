@@ -7,6 +7,7 @@ needs no model), journaled, queued and acknowledged with `accepted`, or refused 
 
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
 import time
@@ -27,12 +28,15 @@ from .protocol import (
     MAX_REQUEST_ID,
     NOT_FOUND,
     PREFIX,
+    UNAUTHORIZED,
     UNAVAILABLE,
     Command,
     ProtocolError,
     is_reply,
     parse,
     reply_port_of,
+    request_id_of,
+    token_of,
 )
 from .recovery import finished_takes, remove_partial_takes
 from .runner import EngineRunner
@@ -53,11 +57,16 @@ class Bridge:
         make_udp_reply: Callable[[str, int], ReplyTarget] | None = None,
         model_names: Callable[[], list[str]] | None = None,
         dropped: Callable[[], int] | None = None,
+        workers: int = 1,
+        token: str = "",
     ):
-        """`dropped()`: how many packets the transports dropped (a status reply reports it)."""
+        """`dropped()`: how many packets the transports dropped (a status reply reports it); `workers`:
+        jobs run at once (one per engine actor); `token`: the shared secret every UDP/TCP request must
+        carry (empty: none asked)."""
         self.runner, self.journal = runner, journal
         self.dropped = dropped or (lambda: 0)
-        self.queue = JobQueue(runner.run, self._announce, journal, capacity)
+        self.queue = JobQueue(runner.run, self._announce, journal, capacity, workers)
+        self.token = token
         self.make_udp_reply = make_udp_reply
         self.model_names = model_names or (lambda: [])
         self._submit_lock = threading.Lock()  # plan + submit as one step per request id
@@ -67,6 +76,7 @@ class Bridge:
         self.watchers: list[Callable[[JobEvent], None]] = []
         self.last_message: tuple[float, str] | None = None  # (time.time(), address) of the latest request
         self.ignored_replies = Tally(log, "reply messages ignored (the bridge never answers a reply)")
+        self.unauthorized = Tally(log, "requests refused as unauthorized (no or a wrong token)")
 
     def start(self, on_restart: str = "fail") -> list[JournalEntry]:
         """Answer what a previous run finished without answering, recover what it left unfinished, then
@@ -92,6 +102,17 @@ class Bridge:
             self.ignored_replies.add()
             return
         reply = reply.for_port(reply_port_of(args))
+        if self.token and not isinstance(reply, SpoolReply) and not self._authorized(args):
+            self.unauthorized.add()
+            reply.send(
+                PREFIX + "error",
+                [
+                    request_id_of(address, args),
+                    UNAUTHORIZED,
+                    "this bridge needs its token: add the pair token SECRET",
+                ],
+            )
+            return
         try:
             command = parse(address, args)
             if command.is_job:
@@ -107,6 +128,14 @@ class Bridge:
             )
             reason = f"{type(error).__name__}: {error}"[:300]
             reply.send(PREFIX + "error", [request_id, UNAVAILABLE, f"not handled: {reason}{where_logged()}"])
+
+    def _authorized(self, args: list[Any]) -> bool:
+        """Whether the message carries the bridge's token (compared in constant time). The spool folder
+        needs none: writing into it already takes this machine's account."""
+        token = token_of(args)
+        return token is not None and hmac.compare_digest(
+            token.encode("utf-8", "replace"), self.token.encode()
+        )
 
     def submit(self, command: Command, reply: ReplyTarget) -> Job:
         """Plan, journal and queue a job command; ProtocolError says why it was refused."""

@@ -1,8 +1,10 @@
-"""The job queue in front of the engine: one worker thread, priorities, cancellation, a hard bound.
+"""The job queue in front of the engine: worker threads, priorities, cancellation, a hard bound.
 
-Jobs run one at a time (the engine holds one model on one GPU). Lower priority numbers run first (a DAW
-request before a batch); within a priority, first come first served. A full queue refuses with `busy`
-rather than growing without limit. Every state change is journaled before it is announced.
+Jobs run one at a time on a bridge with its own engine (one model on one GPU); a bridge whose engine is a
+pool of Ray actors (`serve --ray`) runs one worker thread per actor, so that many jobs at once. Lower
+priority numbers run first (a DAW request before a batch); within a priority, first come first served.
+A full queue refuses with `busy` rather than growing without limit. Every state change is journaled
+before it is announced.
 """
 
 from __future__ import annotations
@@ -34,17 +36,23 @@ Listener = Callable[[JobEvent], None]
 
 
 class JobQueue:
-    def __init__(self, runner: Runner, listener: Listener, journal: Journal, capacity: int = 32):
+    def __init__(
+        self, runner: Runner, listener: Listener, journal: Journal, capacity: int = 32, workers: int = 1
+    ):
         self.runner, self.listener, self.journal, self.capacity = runner, listener, journal, capacity
         self._heap: list[tuple[int, int, Job]] = []  # (priority, arrival, job)
         self._active: dict[str, Job] = {}  # request id -> queued or running job
         self._arrival = itertools.count()
         self._condition = threading.Condition()
         self._stopping = False
-        self._worker = threading.Thread(target=self._work, name="soundloom-worker", daemon=True)
+        self._workers = [
+            threading.Thread(target=self._work, name=f"soundloom-worker-{n}", daemon=True)
+            for n in range(1, workers + 1)
+        ]
 
     def start(self) -> None:
-        self._worker.start()
+        for worker in self._workers:
+            worker.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish nothing new: the running job is cancelled; queued ones stay journaled for the restart."""
@@ -54,8 +62,9 @@ class JobQueue:
                 if job.state == states.RUNNING:
                     job.cancel.set()
             self._condition.notify_all()
-        if self._worker.is_alive():
-            self._worker.join(timeout)
+        for worker in self._workers:
+            if worker.is_alive():
+                worker.join(timeout)
 
     def submit(
         self,

@@ -54,6 +54,8 @@ CANCELLED = "cancelled"
 FAILED = "failed"  # the engine or the render refused or broke; the message says why
 INTERRUPTED = "interrupted"  # the bridge stopped while the job was queued or running
 UNAVAILABLE = "unavailable"  # the bridge cannot take it now (journal or disk full, a fault); try again
+UNAUTHORIZED = "unauthorized"  # the bridge has a token (--token-file) and the request did not carry it
+TOKEN = "token"  # the key of the shared secret; any message may carry it, no command keeps it
 
 
 class ProtocolError(BridgeError):
@@ -121,6 +123,7 @@ OPTIONS: dict[str, Option] = {
     "in_length": Option(float, 0, 3600, "read this many seconds of the input"),
     "priority": Option(str, help="daw (default), normal or batch"),
     "reply_port": Option(int, 1, 65535, "send replies to the sender's host at this port"),
+    TOKEN: Option(str, help="the bridge's shared secret, when it was started with --token-file"),
 }
 
 # Options that are request fields, by the field they fill (the rest shape delivery, input or routing).
@@ -318,6 +321,8 @@ def _options(
         raise ProtocolError(BAD_ARGUMENTS, f"{kind}: options come in key/value pairs", request_id)
     options: dict[str, Any] = {}
     for key, value in zip(pairs[::2], pairs[1::2], strict=True):
+        if key == TOKEN:  # checked by the bridge before parsing; never journaled or passed on
+            continue
         if not isinstance(key, str) or key not in OPTIONS or (allowed is not None and key not in allowed):
             names = ", ".join(allowed if allowed is not None else OPTIONS)
             raise ProtocolError(
@@ -339,6 +344,24 @@ def _options(
         else:
             options[key] = _number(value, key, option.kind, option.low, option.high, request_id)
     return options
+
+
+def request_id_of(address: Any, args: list[Any]) -> str:
+    """The request id a message names, read without parsing it ("" for queries that take none)."""
+    kind = address[len(PREFIX) :] if isinstance(address, str) and address.startswith(PREFIX) else ""
+    names_one = kind in (*JOB_KINDS, "cancel") or (kind == "status" and len(args) % 2 == 1)
+    first = args[0] if args else None
+    if names_one and isinstance(first, str) and 0 < len(first) <= MAX_REQUEST_ID and first.isprintable():
+        return first
+    return ""
+
+
+def token_of(args: list[Any]) -> str | None:
+    """The `token` a message carries, found before it is parsed (an unauthorized one is not parsed)."""
+    for key, value in itertools.pairwise(args):
+        if key == TOKEN and isinstance(value, str):
+            return value
+    return None
 
 
 def reply_port_of(args: list[Any]) -> int | None:

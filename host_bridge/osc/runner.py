@@ -184,7 +184,7 @@ class EngineRunner:
             return self._checked(Plan(generation, delivery, model=model), problems, request_id)
         input_path = self.roots.input_file(command.input, request_id)
         clip = self._clip_header(input_path, options, request_id)
-        problems += self._edit_request(command, generation, clip).problems()
+        problems += self.edit_request(command, generation, clip).problems()
         plan = Plan(
             generation, delivery, input_path, options.get("in_offset", 0.0), options.get("in_length"), model
         )
@@ -201,8 +201,8 @@ class EngineRunner:
         if plan.input_path is None:
             results = self._generate(job, plan, progress, preview)
         else:
-            clip = self._read_clip(plan)
-            results = model.edit(self._edit_request(job.command, plan.generation, clip), progress, job.cancel)
+            clip = self.read_clip(plan)
+            results = model.edit(self.edit_request(job.command, plan.generation, clip), progress, job.cancel)
         delivered = deliver(results, self.roots.output, plan.delivery, planned=job.record_outputs)
         return [
             ResultFile(
@@ -249,7 +249,7 @@ class EngineRunner:
         return plan
 
     @staticmethod
-    def _edit_request(command: Command, generation: GenerationRequest, clip: Clip) -> EditRequest:
+    def edit_request(command: Command, generation: GenerationRequest, clip: Clip) -> EditRequest:
         options = command.options
         given = {field: options[key] for key, field in EDIT_OPTIONS.items() if key in options}
         return EditRequest(command.kind, clip, generation, **given)
@@ -287,7 +287,7 @@ class EngineRunner:
         return Clip(np.zeros((max(wanted, 1), info.channels), np.float32), info.samplerate, str(path))
 
     @staticmethod
-    def _read_clip(plan: Plan) -> Clip:
+    def read_clip(plan: Plan) -> Clip:
         assert plan.input_path is not None
         info = sf.info(str(plan.input_path))
         start = round(plan.in_offset_s * info.samplerate)

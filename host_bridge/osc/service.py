@@ -7,6 +7,7 @@ cancels the running job and leaves queued ones journaled for the next start.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 from collections.abc import Callable
@@ -50,6 +51,9 @@ class ServiceSettings:
     queue_size: int = 32
     on_restart: str = "fail"
     bpm: float = 120.0
+    workers: int = 1  # jobs run at once: one per engine actor of a Ray pool
+    token: str = ""  # the shared secret UDP/TCP requests must carry (`--token-file`); empty: none
+    insecure: bool = False  # allow listening beyond loopback without a token
 
     def problems(self) -> list[str]:
         found = [
@@ -59,7 +63,22 @@ class ServiceSettings:
         ]
         if self.queue_size < 1:
             found.append(f"the queue size must be 1 or more, got {self.queue_size}")
+        if not (self.token or self.insecure or is_loopback(self.host)):
+            found.append(
+                f"listening on {self.host} lets other machines run jobs: give --token-file (a shared "
+                "secret every request must carry), or --insecure to listen without one"
+            )
         return found
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine only (127.0.0.0/8, ::1, localhost): no other machine reaches it."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to any interface
+        return False
 
 
 class BridgeService:
@@ -91,6 +110,8 @@ class BridgeService:
             make_udp_reply=lambda host, port: self.udp.reply_to(host, port),
             model_names=self.runner.model_names,
             dropped=lambda: self.udp.dropped.total if self.udp else 0,
+            workers=settings.workers,
+            token=settings.token,
         )
         self.started = False
         self.spool_folder = settings.spool or self.journal_path.parent / "spool"

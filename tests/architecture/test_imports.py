@@ -14,6 +14,8 @@ FOLDERS = {"engine": "engine", "host_bridge": "host_bridge", "gui": "gui", "pres
 LAYERS = [
     "host_bridge.cli",
     "gui",
+    "host_bridge.batch",
+    "host_bridge.cluster",
     "host_bridge.osc",
     "host_bridge.daw",
     "host_bridge.delivery",
@@ -22,7 +24,7 @@ LAYERS = [
     "engine",
 ]
 ALLOWED = {part: set(LAYERS[position:]) for position, part in enumerate(LAYERS)}
-SUB_PACKAGES = ("cli", "osc", "daw", "delivery")
+SUB_PACKAGES = ("cli", "batch", "cluster", "osc", "daw", "delivery")
 
 
 def module_name(path: Path) -> str:

@@ -143,3 +143,10 @@ def parse_dump(line: str) -> list[str]:
     except ValueError:
         fields = line.split()
     return fields[1:] if fields and not fields[0].startswith("/") else fields
+
+
+def write_token(path: Path, token: str) -> Path:
+    """A `serve --token-file` file: the secret on its first line, readable by its owner only."""
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    return path
