@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ...presets import PresetError
-from ..cluster.connect import ClusterError, WorkerShape
+from ..cluster.connect import ClusterError, WorkerShape, first_line
 from ..errors import BridgeError
 from ..logs import where_logged
 from .manifest import Manifest
@@ -131,95 +131,117 @@ def run_on_ray(
     ray: Any, units: list[Unit], pool: RayPool, request_of: Callable[[Unit], Any], recorder: Recorder
 ) -> None:
     """Every unit on a pool of Ray actors, each unit to the next free actor."""
-    remote_worker = ray.remote(TakeWorker).options(**pool.shape.options())
-    from ray.exceptions import RayActorError, RayTaskError  # the optional extra, present once joined
+    RayLoop(ray, units, pool, request_of, recorder).run()
 
-    lost_errors = (RayActorError, ray.exceptions.ObjectLostError)
-    starting: dict[Any, Any] = {}  # start() ref -> actor
-    idle: list[Any] = []
-    busy: dict[Any, tuple[Any, int]] = {}  # render() ref -> (actor, unit index)
-    queue: deque[int] = deque(range(len(units)))
-    lost = [0] * len(units)
-    budget = pool.shape.workers * (pool.retries + 2)  # actors to start in all, replacements included
-    alive_since = time.monotonic()
 
-    def start_actor() -> None:
-        nonlocal budget
-        if budget > 0:
-            budget -= 1
-            actor = remote_worker.remote(*pool.worker_args)
-            starting[actor.start.remote()] = actor
+class RayLoop:
+    """The driver's side of a Ray batch: actors starting, idle or busy, and the units still to send."""
 
-    for _ in range(pool.shape.workers):
-        start_actor()
-    try:
-        while queue or busy:
-            while idle and queue:
-                index = queue.popleft()
-                try:
-                    request = request_of(units[index])
-                except (BridgeError, PresetError) as error:
-                    recorder.fail(units[index], str(error))
-                    continue
-                actor = idle.pop()
-                busy[actor.render.remote(units[index], request)] = (actor, index)
-            if (
-                not busy
-                and not idle
-                and (not starting or time.monotonic() - alive_since > pool.start_timeout_s)
-            ):
-                for index in queue:
-                    recorder.fail(units[index], "no Ray worker left to render it (see the log)")
-                return
-            done, _ = ray.wait([*busy, *starting], num_returns=1, timeout=WAIT_S)
-            for ref in done:
-                if ref in starting:
-                    actor = starting.pop(ref)
-                    try:
-                        facts = ray.get(ref)
-                    except RayTaskError as error:  # the model would not load: the same on every worker
-                        cause = error.cause if isinstance(error.cause, BridgeError) else error
-                        raise ClusterError(f"a Ray worker could not start: {cause}") from None
-                    except lost_errors as error:
-                        log.warning("a Ray worker was lost while starting: %s", _first_line(error))
-                        start_actor()
-                        continue
-                    log.info(
-                        "Ray worker %s ready (writes to --out itself: %s)", facts["worker"], facts["shared"]
-                    )
-                    idle.append(actor)
-                    continue
-                actor, index = busy.pop(ref)
-                unit = units[index]
-                try:
-                    outcome = ray.get(ref)
-                except lost_errors as error:
-                    lost[index] += 1
-                    log.warning(
-                        "line %d: its Ray worker was lost (%d of %d tries): %s",
-                        unit.job.line,
-                        lost[index],
-                        pool.retries + 1,
-                        _first_line(error),
-                    )
-                    if lost[index] > pool.retries:
-                        recorder.fail(
-                            unit, f"its Ray worker was lost on all {lost[index]} tries (see the log)"
-                        )
+    def __init__(
+        self,
+        ray: Any,
+        units: list[Unit],
+        pool: RayPool,
+        request_of: Callable[[Unit], Any],
+        recorder: Recorder,
+    ):
+        from ray.exceptions import RayActorError  # the optional extra, present once joined
+
+        self.ray, self.units, self.pool, self.request_of, self.recorder = (
+            ray,
+            units,
+            pool,
+            request_of,
+            recorder,
+        )
+        self.lost_errors = (RayActorError, ray.exceptions.ObjectLostError)
+        self.remote_worker = ray.remote(TakeWorker).options(**pool.shape.options())
+        self.starting: dict[Any, Any] = {}  # start() ref -> actor
+        self.idle: list[Any] = []
+        self.busy: dict[Any, tuple[Any, int]] = {}  # render() ref -> (actor, unit index)
+        self.queue: deque[int] = deque(range(len(units)))
+        self.lost = [0] * len(units)  # times each unit's worker was lost
+        self.budget = pool.shape.workers * (pool.retries + 2)  # actors to start in all, replacements too
+        self.alive_since = time.monotonic()  # when an actor was last known alive
+
+    def run(self) -> None:
+        for _ in range(self.pool.shape.workers):
+            self.start_actor()
+        try:
+            while self.queue or self.busy:
+                self.dispatch()
+                if self.stranded():
+                    for index in self.queue:
+                        self.recorder.fail(self.units[index], "no Ray worker left to render it (see the log)")
+                    return
+                done, _ = self.ray.wait([*self.busy, *self.starting], num_returns=1, timeout=WAIT_S)
+                for ref in done:
+                    if ref in self.starting:
+                        self.started(ref, self.starting.pop(ref))
                     else:
-                        recorder.tally.retried += 1
-                        queue.appendleft(index)
-                    start_actor()
-                    continue
-                idle.append(actor)
-                alive_since = time.monotonic()
-                recorder.outcome(unit, outcome)
-            if idle or busy:
-                alive_since = time.monotonic()
-    finally:
-        for actor in [*idle, *(actor for actor, _ in busy.values()), *starting.values()]:
-            ray.kill(actor)
+                        self.rendered(ref, *self.busy.pop(ref))
+                if self.idle or self.busy:
+                    self.alive_since = time.monotonic()
+        finally:
+            for actor in [*self.idle, *(actor for actor, _ in self.busy.values()), *self.starting.values()]:
+                self.ray.kill(actor)
 
+    def start_actor(self) -> None:
+        if self.budget > 0:
+            self.budget -= 1
+            actor = self.remote_worker.remote(*self.pool.worker_args)
+            self.starting[actor.start.remote()] = actor
 
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+    def dispatch(self) -> None:
+        """Send the next units to the idle actors (an edit's clip is read now)."""
+        while self.idle and self.queue:
+            index = self.queue.popleft()
+            try:
+                request = self.request_of(self.units[index])
+            except (BridgeError, PresetError) as error:  # the clip changed or went away since planning
+                self.recorder.fail(self.units[index], str(error))
+                continue
+            actor = self.idle.pop()
+            self.busy[actor.render.remote(self.units[index], request)] = (actor, index)
+
+    def stranded(self) -> bool:
+        """No actor alive, and none started within the timeout (or none left to start)."""
+        if self.busy or self.idle:
+            return False
+        return not self.starting or time.monotonic() - self.alive_since > self.pool.start_timeout_s
+
+    def started(self, ref: Any, actor: Any) -> None:
+        from ray.exceptions import RayTaskError
+
+        try:
+            facts = self.ray.get(ref)
+        except RayTaskError as error:  # the model would not load: the same on every worker
+            cause = error.cause if isinstance(error.cause, BridgeError) else error
+            raise ClusterError(f"a Ray worker could not start: {cause}") from None
+        except self.lost_errors as error:
+            log.warning("a Ray worker was lost while starting: %s", first_line(error))
+            self.start_actor()
+            return
+        log.info("Ray worker %s ready (writes to --out itself: %s)", facts["worker"], facts["shared"])
+        self.idle.append(actor)
+
+    def rendered(self, ref: Any, actor: Any, index: int) -> None:
+        unit = self.units[index]
+        try:
+            outcome = self.ray.get(ref)
+        except self.lost_errors as error:
+            self.lost[index] += 1
+            tries = self.pool.retries + 1
+            log.warning(
+                "line %d: its Ray worker was lost (%d of %d tries): %s",
+                unit.job.line, self.lost[index], tries, first_line(error),
+            )  # fmt: skip
+            if self.lost[index] >= tries:
+                self.recorder.fail(unit, f"its Ray worker was lost on all {tries} tries (see the log)")
+            else:
+                self.recorder.tally.retried += 1
+                self.queue.appendleft(index)
+            self.start_actor()
+            return
+        self.idle.append(actor)
+        self.recorder.outcome(unit, outcome)

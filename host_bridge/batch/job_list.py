@@ -53,6 +53,7 @@ PRESET_OPTIONS = {
     "sampler": "sampler",
     "loop": "loop",
 }
+LEVEL_KEYS = {"loudness", "peak"}  # one way to set a take's level: a job's own replaces the default's
 SWEEP_ALL = "*"
 CSV_VAR_PREFIX = "var:"
 CSV_SEPARATOR = "|"
@@ -189,7 +190,7 @@ def _jobs_of(
     if "preset" not in row:
         if "vars" in row:
             raise LineError("vars fill a prompt preset's blanks; give preset too")
-        return [BatchJob(line, _command(line, 0, kind, row, {**defaults, **options}, folder))]
+        return [BatchJob(line, _command(line, 0, kind, row, _over(defaults, options), folder))]
     if kind != "generate":
         raise LineError(f"a prompt preset makes generate jobs, not {kind}")
     preset = library.prompt(_string(row, "preset"))
@@ -204,10 +205,19 @@ def _jobs_of(
         if preset.fx:
             from_preset["fx"] = preset.fx
         # The preset's settings over the batch's defaults; the line's own keys over both.
-        merged = {**defaults, **from_preset, **options}
+        merged = _over(_over(defaults, from_preset), options)
         job = {**row, "prompt": row.get("prompt", fields["prompt"])}
         jobs.append(BatchJob(line, _command(line, index, kind, job, merged, folder), preset.name, values))
     return jobs
+
+
+def _over(defaults: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """`options` over `defaults`; a level given either way (`loudness` or `peak`) replaces the other."""
+    merged = dict(defaults)
+    if LEVEL_KEYS & options.keys():
+        for key in LEVEL_KEYS:
+            merged.pop(key, None)
+    return merged | options
 
 
 def _sweep(vars_: Any, blanks: dict[str, tuple[str, ...]]) -> list[dict[str, str]]:

@@ -71,7 +71,7 @@ def plan_units(
         except (ProtocolError, PresetError) as error:
             problems.append((job.line, getattr(error, "message", None) or str(error)))
             continue
-        delivery = _delivery(plan.delivery, base)
+        delivery = _delivery(job, plan.delivery, base)
         record = _job_record(job, plan, delivery, model)
         identity = json.dumps(record, sort_keys=True)
         occurrences[identity] = occurrences.get(identity, 0) + 1  # twin lines are twin jobs, not one
@@ -83,11 +83,13 @@ def plan_units(
     return units, problems
 
 
-def _delivery(planned: Delivery, base: Delivery) -> Delivery:
-    """The job's chain and export (its own keys over the command line's), with the command line's names
+def _delivery(job: BatchJob, planned: Delivery, base: Delivery) -> Delivery:
+    """The job's export (its own keys over the command line's) and its effect chain (its own `fx`, or its
+    preset's, else the command line's `--fx`, which may be a preset file), with the command line's names
     and the render settings no OSC key sets. A batch keeps no dry takes: see README "Rendering libraries"."""
     export = replace(planned.export, **{name: getattr(base.export, name) for name in RENDER_ONLY})
-    return replace(base, chain=planned.chain, export=export, keep_dry=False)
+    chain = planned.chain if "fx" in job.command.options else base.chain
+    return replace(base, chain=chain, export=export, keep_dry=False)
 
 
 def _job_record(job: BatchJob, plan: Plan, delivery: Delivery, model: str) -> dict[str, Any]:

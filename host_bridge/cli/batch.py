@@ -25,7 +25,8 @@ from .options import add_cluster_options, add_engine_options, join_cluster, tell
 from .render import add_render_options, delivery_from_args
 
 # The command line's render options that are OSC keys too: defaults for every job (a job's own key wins).
-DEFAULT_KEYS = {"fx": "fx", "rate": "rate", "loudness": "loudness", "peak": "peak"}
+# --fx is not among them: it may name a preset file, which OSC refuses; plan.py applies it instead.
+DEFAULT_KEYS = {"rate": "rate", "loudness": "loudness", "peak": "peak"}
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -11,6 +11,7 @@ import logging
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..errors import BridgeError
@@ -39,13 +40,15 @@ def connect(address: str) -> Any:
     """Join the cluster `address` names: 'auto' (a running one: RAY_ADDRESS, else the latest `ray start`
     on this machine), 'local' (start a private one in this process, all of this machine's cores), or
     host:port of a head node. Returns the `ray` module."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no network here, and nothing to report
+    if address != "local":
+        _token_auth_when_a_token_is_at_hand()  # before Ray is imported: it reads its mode once
     ray = ray_module()
     if ray.is_initialized():
         return ray
     options: dict[str, Any] = dict(
         namespace=NAMESPACE, log_to_driver=False, include_dashboard=False, configure_logging=False
     )
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no network here, and nothing to report
     try:
         if address == "local":
             ray.init(**options)
@@ -58,6 +61,18 @@ def connect(address: str) -> Any:
         raise ClusterError(f"cannot join the Ray cluster at {address}: {error}") from None
     log.info("joined the Ray cluster at %s: %s", address, ray.cluster_resources())
     return ray
+
+
+def _token_auth_when_a_token_is_at_hand() -> None:
+    """Use Ray's token authentication when this machine has a token and RAY_AUTH_MODE is unset: what
+    `ray start --head` does for the head (ray/_private/authentication/authentication_token_setup.py,
+    maybe_enable_token_auth_if_token_available), but a driver left unset is refused by such a head. A
+    token also reaches a head without authentication."""
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    token_file = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+    if os.environ.get("RAY_AUTH_TOKEN") or token_file.is_file():
+        os.environ["RAY_AUTH_MODE"] = "token"
 
 
 @dataclass(frozen=True)
@@ -104,3 +119,8 @@ def worker_shape(
 
 def _listing(resources: dict[str, float]) -> str:
     return ", ".join(f"{resources.get(name, 0):g} {name}" for name in ("CPU", "GPU"))
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of a Ray error (its messages run to a page), for a log line or a reply."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]

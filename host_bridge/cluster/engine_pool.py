@@ -26,7 +26,7 @@ from ...engine.errors import EngineError, GenerationCancelled
 from ...presets import PresetError
 from ..errors import BridgeError
 from ..osc.runner import model_loader
-from .connect import ClusterError, WorkerShape
+from .connect import ClusterError, WorkerShape, first_line
 
 log = logging.getLogger(__name__)
 
@@ -138,19 +138,19 @@ class EnginePool:
 
     def _run(
         self, request: Any, progress: Progress | None, cancel: threading.Event | None, preview: Preview | None
-    ):
+    ) -> list[GeneratedAudio]:
         for attempt in range(1, self.retries + 2):
             actor = self._take()
             try:
-                results = self._on(actor, request, progress, cancel, preview)
+                kind, value = self._on(actor, request, progress, cancel, preview)
             except LostWorker as error:
                 log.warning(
                     "a Ray engine worker was lost (try %d of %d): %s", attempt, self.retries + 1, error
                 )
                 self._replace()
                 continue
-            self._free.put(actor)
-            return results
+            self._free.put(actor)  # whatever became of the job, the actor is fine
+            return _results(kind, value)
         raise BridgeError(
             f"its Ray worker was lost on all {self.retries + 1} tries; the job was not finished"
         )
@@ -162,7 +162,9 @@ class EnginePool:
         progress: Progress | None,
         cancel: threading.Event | None,
         preview: Preview | None,
-    ):
+    ) -> tuple[str, Any]:
+        """Run the request on `actor`, relaying progress, previews and a cancel until it ends: the
+        actor's (kind, value). LostWorker when the actor is gone."""
         ray = self.ray
         try:
             ref = actor.run.remote(request, preview is not None)
@@ -179,22 +181,9 @@ class EnginePool:
                 if shot is not None and preview is not None:
                     preview(*shot)
                 if done:
-                    kind, value = ray.get(ref)
-                    break
+                    return ray.get(ref)
         except self._lost_errors as error:
-            raise LostWorker(
-                str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
-            ) from None
-        if kind == "done":
-            return value
-        self._free.put(actor)  # the actor is fine: the job is what failed
-        if kind == "cancelled":
-            raise GenerationCancelled("cancelled")
-        if kind == "crashed":
-            reason, trace = value
-            log.error("a Ray engine worker failed: %s\n%s", reason, trace)
-            raise BridgeError(f"the Ray worker failed: {reason}")
-        raise BridgeError(value)
+            raise LostWorker(first_line(error)) from None
 
     def _take(self) -> Any:
         try:
@@ -234,3 +223,16 @@ class EnginePool:
                 log.error("%s", error)
 
         threading.Thread(target=wait, name="soundloom-ray-replace", daemon=True).start()
+
+
+def _results(kind: str, value: Any) -> list[GeneratedAudio]:
+    """An actor's outcome as the pipeline's own: the results, or the exception the queue maps to a reply."""
+    if kind == "done":
+        return value
+    if kind == "cancelled":
+        raise GenerationCancelled("cancelled")
+    if kind == "crashed":
+        reason, trace = value
+        log.error("a Ray engine worker failed: %s\n%s", reason, trace)
+        raise BridgeError(f"the Ray worker failed: {reason}")
+    raise BridgeError(value)

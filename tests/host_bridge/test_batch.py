@@ -257,3 +257,27 @@ def test_a_plain_install_without_ray_batches_locally_and_says_how_to_get_ray(
     assert clustered.stderr.strip().splitlines()[-1] == (
         "soundloom: error: --ray needs Ray, which is not installed: pip install 'soundloom[cluster]'"
     )
+
+
+def test_the_command_lines_render_options_fill_what_a_job_leaves_out(
+    tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    preset_file = tmp_path / "my-echo.toml"  # --fx may name a preset file (a job's `fx` may not)
+    text = Path(__file__).parents[2].joinpath("presets/builtin/effects/canyon-echo.toml").read_text()
+    preset_file.write_text(text.replace('name = "Canyon Echo"', 'name = "My Echo"'))
+    jobs = write_jobs(
+        tmp_path / "jobs.jsonl",
+        {"prompt": "plain", "duration": 0.5, "steps": 2},
+        {"prompt": "peaked", "duration": 0.5, "steps": 2, "peak": -3},
+        {"prompt": "crushed", "duration": 0.5, "steps": 2, "fx": "Lo-fi", "rate": 22050},
+    )
+    out = tmp_path / "library"
+    flags = ("--loudness", "-20", "--fx", preset_file, "--rate", "48000")
+    run = batch(jobs, out, tiny_checkpoint, *flags)
+    assert run.returncode == 0, run.stderr
+    made = {provenance(path)["prompt"]: provenance(path) for path in takes_in(out)}
+    assert made["plain"]["fx"]["name"] == "My Echo" and made["plain"]["sample_rate"] == 48000
+    assert made["plain"]["loudness_lufs"] == pytest.approx(-20, abs=0.5)
+    assert made["peaked"]["export"]["peak_dbtp"] == -3 and made["peaked"]["export"]["loudness_lufs"] is None
+    assert made["peaked"]["true_peak_dbtp"] == pytest.approx(-3, abs=0.3)
+    assert made["crushed"]["fx"]["name"] == "Lo-fi" and made["crushed"]["sample_rate"] == 22050
