@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,8 @@ from pathlib import Path
 
 from soundloom.host_bridge.cli.client import Connection
 from soundloom.host_bridge.osc.protocol import PREFIX
+
+from tests.helpers.bridge_process import free_port
 
 SOUNDLOOM = shutil.which("soundloom") or "soundloom"
 RAY = shutil.which("ray") or "ray"
@@ -38,12 +39,6 @@ PROMPTS = [
     "dog bark",
     "engine idle",
 ]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def job_list(folder: Path, takes: int, duration: float, steps: int) -> Path:

@@ -145,7 +145,7 @@ class RayLoop:
         request_of: Callable[[Unit], Any],
         recorder: Recorder,
     ):
-        from ray.exceptions import RayActorError  # the optional extra, present once joined
+        from ray.exceptions import RayActorError, RayTaskError  # the optional extra, present once joined
 
         self.ray, self.units, self.pool, self.request_of, self.recorder = (
             ray,
@@ -155,6 +155,7 @@ class RayLoop:
             recorder,
         )
         self.lost_errors = (RayActorError, ray.exceptions.ObjectLostError)
+        self.task_error = RayTaskError  # what a worker's own exception arrives as
         self.remote_worker = ray.remote(TakeWorker).options(**pool.shape.options())
         self.starting: dict[Any, Any] = {}  # start() ref -> actor
         self.idle: list[Any] = []
@@ -211,11 +212,9 @@ class RayLoop:
         return not self.starting or time.monotonic() - self.alive_since > self.pool.start_timeout_s
 
     def started(self, ref: Any, actor: Any) -> None:
-        from ray.exceptions import RayTaskError
-
         try:
             facts = self.ray.get(ref)
-        except RayTaskError as error:  # the model would not load: the same on every worker
+        except self.task_error as error:  # the model would not load: the same on every worker
             cause = error.cause if isinstance(error.cause, BridgeError) else error
             raise ClusterError(f"a Ray worker could not start: {cause}") from None
         except self.lost_errors as error:

@@ -63,14 +63,14 @@ class Manifest:
         self._lock = _lock(folder / LOCK)
         self.takes: dict[str, dict[str, Any]] = {}
         self.torn = 0  # lines that did not parse (a driver killed mid-line)
-        if self.path.exists():
-            self._read()
+        text = self.path.read_text(encoding="utf-8") if self.path.exists() else ""
+        self._read(text)
         self._stream = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - open as long as the run
-        if self.torn and not self.path.read_bytes().endswith(b"\n"):
+        if text and not text.endswith("\n"):
             self._stream.write("\n")  # a torn last line ends here: the next record starts a line of its own
 
-    def _read(self) -> None:
-        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
+    def _read(self, text: str) -> None:
+        for number, line in enumerate(text.splitlines(), start=1):
             try:
                 entry = json.loads(line)
                 self.takes[entry["take"]] = entry  # a later line for a key (a take re-rendered) wins

@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -84,7 +84,7 @@ def land(out: Path, take: TakeFile) -> TakeFile:
         if is_take(path, take.key):
             return adopt(path, take.key)
         raise
-    return TakeFile(take.key, take.name, take.sha256, take.size, take.duration_s, take.provenance)
+    return replace(take, data=None)  # written: the manifest needs its facts, not its bytes again
 
 
 class TakeWorker:

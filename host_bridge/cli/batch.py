@@ -7,6 +7,7 @@ import contextlib
 import secrets
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from ..logs import setup_logging
 from ..osc.file_roots import FileRoots
 from ..osc.runner import EngineRunner, model_loader
 from .options import add_cluster_options, add_engine_options, join_cluster, tell_licence
+from .progress import ProgressBar
 from .render import add_render_options, delivery_from_args
 
 # The command line's render options that are OSC keys too: defaults for every job (a job's own key wins).
@@ -118,7 +120,7 @@ def _render(
         sys.stderr.write(f"removed {path.name}, left half-written by a killed writer\n")
     marker = secrets.token_hex(16)
     write_text(out / MARKER, marker)
-    recorder = Recorder(manifest, out, tally, ProgressLine())
+    recorder = Recorder(manifest, out, tally, progress_line())
     model_args = (args.model, args.device, args.dtype, args.allow_pickle, str(out.resolve()))
     if pending and args.ray is None:
         worker = TakeWorker(*model_args)  # in this process: it writes into --out itself
@@ -152,28 +154,19 @@ def _defaults(args: argparse.Namespace) -> dict[str, Any]:
     return defaults
 
 
-class ProgressLine:
-    """One redrawn stderr line: takes finished of the run's total, takes a minute, ETA, failures."""
+def progress_line() -> Callable[[Tally], None]:
+    """The command line's progress bar over the run's takes, its note the takes a minute, the ETA and the
+    failures so far."""
+    bar = ProgressBar("batch")
 
-    def __init__(self) -> None:
-        self.last = 0.0
-
-    def __call__(self, tally: Tally) -> None:
-        now = time.monotonic()
-        finished = tally.finished
-        if finished < tally.total and now - self.last < 0.5:
-            return
-        self.last = now
-        minutes = (now - tally.started) / 60
-        rate = finished / minutes if minutes > 0 else 0.0
-        eta = (tally.total - finished) / rate * 60 if rate else 0.0
+    def tick(tally: Tally) -> None:
+        minutes = (time.monotonic() - tally.started) / 60
+        rate = tally.finished / minutes if minutes > 0 else 0.0
+        eta = (tally.total - tally.finished) / rate * 60 if rate else 0.0
         failed = f", {len(tally.failed)} failed" if tally.failed else ""
-        sys.stderr.write(
-            f"\rbatch {finished}/{tally.total} takes, {rate:.1f} takes/min, ETA {_clock(eta)}{failed}   "
-        )
-        if finished >= tally.total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+        bar(tally.finished, tally.total, f"{rate:.1f} takes/min, ETA {_clock(eta)}{failed}")
+
+    return tick
 
 
 def _clock(seconds: float) -> str:

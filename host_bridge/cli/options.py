@@ -161,18 +161,16 @@ def read_token(path: Path) -> str:
     """The shared secret in `path` (its first line, spaces trimmed); BridgeError when it cannot serve as one.
     A file other accounts may read is accepted with a warning: they could send requests as anyone."""
     try:
-        token = (
-            path.read_text(encoding="utf-8").strip().splitlines()[0].strip() if path.stat().st_size else ""
-        )
-    except (OSError, UnicodeDecodeError, IndexError) as error:
-        raise BridgeError(
-            f"--token-file {path}: cannot read it ({getattr(error, 'strerror', None) or error})"
-        ) from None
+        lines, mode = path.read_text(encoding="utf-8").strip().splitlines(), path.stat().st_mode
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or error
+        raise BridgeError(f"--token-file {path}: cannot read it ({reason})") from None
+    token = lines[0].strip() if lines else ""
     if len(token) < MIN_TOKEN:
         raise BridgeError(
             f"--token-file {path}: the token is {len(token)} characters; use {MIN_TOKEN} or more "
             "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
-    if path.stat().st_mode & 0o077:
+    if mode & 0o077:
         sys.stderr.write(f"warning: --token-file {path} is readable by other accounts (chmod 600 it)\n")
     return token

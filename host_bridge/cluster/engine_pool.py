@@ -101,10 +101,11 @@ class EnginePool:
         self, ray: Any, model: str, shape: WorkerShape, engine: tuple[str, str, bool], retries: int = 2
     ):
         """`engine`: (device, dtype, allow_pickle) for each actor's model."""
-        from ray.exceptions import GetTimeoutError, RayActorError  # the optional extra, present once joined
+        from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError  # the extra, once joined
 
         self.ray, self.model_name, self.shape, self.retries = ray, model, shape, retries
         self._lost_errors = (RayActorError, GetTimeoutError, ray.exceptions.ObjectLostError)
+        self._task_error = RayTaskError  # what an actor's own exception arrives as
         self._remote = ray.remote(EngineActor).options(max_concurrency=3, **shape.options())
         self._engine = engine
         self._free: queue.Queue[Any] = queue.Queue()
@@ -197,11 +198,9 @@ class EnginePool:
 
     def _started(self, actor: Any, ref: Any) -> dict[str, Any] | None:
         """Wait for a new actor's model; it joins the free list. A model that will not load raises."""
-        from ray.exceptions import RayTaskError
-
         try:
             facts = self.ray.get(ref)
-        except RayTaskError as error:
+        except self._task_error as error:
             cause = error.cause if isinstance(error.cause, BridgeError) else error
             raise ClusterError(f"a Ray worker could not start: {cause}") from None
         except self._lost_errors as error:
