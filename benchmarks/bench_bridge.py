@@ -34,9 +34,9 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def engine_seconds(model: str, count: int, duration: float, steps: int) -> list[float]:
     from soundloom.engine import GenerationRequest
-    from soundloom.engine.pipeline import AudioLDM
+    from soundloom.engine.loader import load_model
 
-    pipeline = AudioLDM.load(model, device="cpu")
+    pipeline = load_model(model, device="cpu")
     request = GenerationRequest("bench tick", duration_s=duration, steps=steps, seed=1)
     pipeline.generate(request)  # warm-up
     times = []

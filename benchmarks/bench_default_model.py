@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from soundloom.engine import Clip, EditRequest, GenerationRequest
 from soundloom.engine.default_model import resolve_model
-from soundloom.engine.pipeline import AudioLDM
+from soundloom.engine.loader import load_model
 
 
 def main() -> None:
@@ -33,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    model = AudioLDM.load(resolve_model("default"), device="cpu")
+    model = load_model(resolve_model("default"), device="cpu")
     load_s = time.perf_counter() - started
     request = GenerationRequest(prompt="a metal door slamming", duration_s=5.0, steps=args.steps, seed=0)
     print(f"threads {args.threads}, {args.steps} DPM++ steps, guidance {request.guidance_scale}, 5.0 s clip")

@@ -47,15 +47,16 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if not (args.checkpoint / "model_index.json").exists():
         build_checkpoint(args.checkpoint, **published_configs(args.reference))
-    model = load_model(str(args.checkpoint), device="cpu")
+    model = load_model(str(args.checkpoint), device="cpu").model
+    unet, vae, vocoder = model.denoiser.unet, model.codec.vae, model.codec.vocoder
     a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
     latent = torch.randn(2, 8, 256, 16).to(memory_format=torch.channels_last)
     condition = torch.nn.functional.normalize(torch.randn(2, 512), dim=-1)
     stages = {
         "matrix product 2048^3 (the ceiling)": lambda: a @ b,
-        "UNet step, batch 2": lambda: model.unet(latent, torch.tensor(500), class_condition=condition),
-        "VAE decode": lambda: model.vae.decode(torch.randn(1, 8, 256, 16)),
-        "vocoder (FFT where chosen)": lambda: model.vocoder(torch.randn(1, 1024, 64)),
+        "UNet step, batch 2": lambda: unet(latent, torch.tensor(500), class_condition=condition),
+        "VAE decode": lambda: vae.decode(torch.randn(1, 8, 256, 16)),
+        "vocoder (FFT where chosen)": lambda: vocoder(torch.randn(1, 1024, 64)),
     }
     print(f"{args.threads} threads, torch {torch.__version__}, {torch.backends.cpu.get_cpu_capability()}")
     print("| stage | GFLOP | seconds | GFLOP/s | of the ceiling |\n|---|---|---|---|---|")

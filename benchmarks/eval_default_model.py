@@ -29,8 +29,9 @@ import torch
 from judge import FRAMES, frechet_distance, judge_outputs, load_or_train, load_split, mel_of
 from soundloom.engine import Clip, EditRequest, GenerationRequest
 from soundloom.engine.default_model import resolve_model
+from soundloom.engine.loader import load_model
+from soundloom.engine.local_engine import LocalEngine
 from soundloom.engine.models.unet import UNet
-from soundloom.engine.pipeline import AudioLDM
 from soundloom.engine.training.corpus import CATEGORY_NAMES
 from soundloom.engine.training.data import load_clip
 
@@ -45,11 +46,13 @@ def held_out_prompts(heldout: Path, per_category: int) -> list[tuple[str, str]]:
     return [(prompt, category) for category in CATEGORY_NAMES for prompt in chosen[category]]
 
 
-def generate_all(model: AudioLDM, prompts: list[tuple[str, str]], steps: int, guidance: float):
+def generate_all(model: LocalEngine, prompts: list[tuple[str, str]], steps: int, guidance: float):
     """(clips (N, samples), the VAE-decoded mels the vocoder was given (N, FRAMES, 64), median seconds)."""
     clips, mels, seconds = [], [], []
     # The vocoder's input is the generation before the vocoder: judging it apart tells the losses apart.
-    hook = model.vocoder.register_forward_pre_hook(lambda module, args: mels.append(args[0].float()))
+    hook = model.model.codec.vocoder.register_forward_pre_hook(
+        lambda module, args: mels.append(args[0].float())
+    )
     try:
         for number, (prompt, _) in enumerate(prompts):
             started = time.perf_counter()
@@ -70,7 +73,7 @@ def clips_per_category(labels: torch.Tensor, first: int, count: int) -> torch.Te
     )
 
 
-def generate_from_audio(model: AudioLDM, clips: np.ndarray, steps: int, guidance: float) -> np.ndarray:
+def generate_from_audio(model: LocalEngine, clips: np.ndarray, steps: int, guidance: float) -> np.ndarray:
     """(N, samples) real clips -> (N, samples) generations conditioned on each clip's CLAP audio embedding."""
     outputs = []
     for number, clip in enumerate(clips):
@@ -84,21 +87,22 @@ def generate_from_audio(model: AudioLDM, clips: np.ndarray, steps: int, guidance
 
 
 @torch.no_grad()
-def ceilings(model: AudioLDM, real_mels: torch.Tensor, real_labels: torch.Tensor, per_category: int):
+def ceilings(model: LocalEngine, real_mels: torch.Tensor, real_labels: torch.Tensor, per_category: int):
     """What the UNet cannot beat: real held-out clips (per_category of each) through the vocoder alone,
     and through VAE encode + decode + vocoder. Yields (name, log-mels to judge, labels)."""
     chosen = clips_per_category(real_labels, 0, per_category)
     mels, labels = real_mels[chosen], real_labels[chosen]
-    vocoded = torch.cat([model.vocoder(mels[i : i + 16].float()) for i in range(0, len(mels), 16)])
+    vocoder, vae = model.model.codec.vocoder, model.model.codec.vae
+    vocoded = torch.cat([vocoder(mels[i : i + 16].float()) for i in range(0, len(mels), 16)])
     yield "real mel -> vocoder", mel_of(vocoded.float()), labels
     decoded = torch.cat(
         [
-            model.vae.decode(model.vae.encode(mels[i : i + 16, None].to(model.dtype))[0]).squeeze(1)
+            vae.decode(vae.encode(mels[i : i + 16, None].to(model.model.dtype))[0]).squeeze(1)
             for i in range(0, len(mels), 16)
         ]
     )
     yield "real -> VAE (mel)", decoded.float(), labels
-    vocoded = torch.cat([model.vocoder(decoded[i : i + 16].float()) for i in range(0, len(decoded), 16)])
+    vocoded = torch.cat([vocoder(decoded[i : i + 16].float()) for i in range(0, len(decoded), 16)])
     yield "real -> VAE -> vocoder", mel_of(vocoded.float()), labels
 
 
@@ -128,10 +132,11 @@ def main() -> None:
 
     prompts = held_out_prompts(args.heldout, args.per_category)
     labels = torch.tensor([CATEGORY_NAMES.index(category) for _, category in prompts])
-    model = AudioLDM.load(resolve_model(args.model), device="cpu", dtype=args.dtype)
-    trained_unet = model.unet
+    model = load_model(resolve_model(args.model), device="cpu", dtype=args.dtype)
+    denoiser = model.model.denoiser
+    trained_unet = denoiser.unet
     torch.manual_seed(0)
-    untrained_unet = UNet(trained_unet.config).eval().to(model.dtype, memory_format=torch.channels_last)
+    untrained_unet = UNet(trained_unet.config).eval().to(model.model.dtype, memory_format=torch.channels_last)
     rows = []
 
     def judged(name: str, mels: torch.Tensor, truth: torch.Tensor, seconds: float = float("nan")) -> None:
@@ -142,7 +147,7 @@ def main() -> None:
     for name, mels, truth in ceilings(model, real_mels, real_labels, args.per_category):
         judged(name, mels, truth)
     for name, unet in (("untrained UNet (floor)", untrained_unet), ("trained UNet", trained_unet)):
-        model.unet = unet
+        denoiser.unet = unet
         clips, mels, seconds = generate_all(model, prompts, args.steps, args.guidance)
         if args.save_audio is not None:
             import soundfile as sf
@@ -153,7 +158,7 @@ def main() -> None:
                 sf.write(folder / f"{category}_{prompt[:40].replace(' ', '_')}.wav", clip, model.sample_rate)
         judged(f"{name}: mel", mels, labels)
         judged(name, mel_of(clips), labels, seconds)
-    model.unet = trained_unet
+    denoiser.unet = trained_unet
     # Real clips the ceilings did not use: the next per_category of each category.
     sources = clips_per_category(real_labels, args.per_category, args.per_category)
     real_clips = np.stack(

@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     model = load_model(args.checkpoint, device="cpu", dtype="float32")
-    language_model = model.language_model
+    language_model = model.model.conditioner.language_model
     captured: dict[str, torch.Tensor] = {}
     real_generate = language_model.generate
 

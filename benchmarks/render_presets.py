@@ -61,10 +61,10 @@ def effect_presets(out: Path) -> None:
 def prompt_presets(out: Path) -> None:
     from soundloom.engine import GenerationRequest
     from soundloom.engine.default_model import resolve_model
-    from soundloom.engine.pipeline import AudioLDM
+    from soundloom.engine.loader import load_model
 
     library = load_library()
-    model = AudioLDM.load(resolve_model("default"), device="cpu")
+    model = load_model(resolve_model("default"), device="cpu")
     print(f"\n{'prompt preset':<14} {'fx':<17} {'gen s':>6} {'LUFS':>6} {'dBTP':>6} {'s':>6}  prompt")
     for entry in sorted(library.prompts.values(), key=lambda entry: entry.preset.name):
         preset = entry.preset

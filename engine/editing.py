@@ -1,6 +1,7 @@
-"""The DAW editing operations on a loaded AudioLDM: style transfer, inpainting, extend and variations.
+"""The DAW editing operations on a loaded model: style transfer, inpainting, extend and variations.
 
-All four are AudioLDM's zero-shot audio-to-audio methods around one sampler call (`AudioLDM.denoise`):
+All four are AudioLDM's zero-shot audio-to-audio methods around one sampler call (`denoising.denoise`),
+written once over the model's parts:
 - transfer: the clip's latent noised `strength` of the way up the schedule, then denoised with the prompt;
 - inpaint: sampling from noise while the clip's latent, noised to each step's level, is re-injected
   outside a latent-time mask (AudioLDM paper, section 3.4; diffusers' inpainting step order);
@@ -20,24 +21,23 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from .clip import Clip, equal_power_splice, fit_length, resample
+from .denoising import Start, denoise
+from .model import DiffusionModel
 from .requests import EditRequest, GeneratedAudio
-from .sampling import Progress, Start
-from .takes import choose_seed, close_loop, ranked
-
-if TYPE_CHECKING:  # for annotations only: the pipeline imports this module, never the other way round
-    from .pipeline import AudioLDM
+from .reranking import ranked
+from .samplers.common import Progress
+from .takes import choose_seed, close_loop
 
 SILENT_PEAK = 1e-3  # -60 dBFS: below this a channel has no level to match
 
 
 def run_edit(
-    model: AudioLDM, request: EditRequest, progress: Progress | None, cancel: threading.Event | None
+    model: DiffusionModel, request: EditRequest, progress: Progress | None, cancel: threading.Event | None
 ) -> list[GeneratedAudio]:
     """One edit request -> `variations` results at the clip's rate and channel layout."""
     seed = choose_seed(request.generation.seed)
@@ -54,43 +54,45 @@ def run_edit(
 
 
 def _edit_clip(
-    model: AudioLDM, request: EditRequest, progress: Progress | None, cancel: threading.Event | None
+    model: DiffusionModel, request: EditRequest, progress: Progress | None, cancel: threading.Event | None
 ) -> list[np.ndarray]:
     """transfer, inpaint or vary the request's clip -> one (frames, channels) array per variation."""
     generation, clip = request.generation, request.clip
     channels, variations = clip.channels, generation.variations
     # (channels, samples) at the model's rate; the duration is the clip's, on the model's sample grid.
+    codec = model.codec
     waveform = resample(clip.audio, clip.sample_rate, model.sample_rate).T.copy()
     model_samples = waveform.shape[1]
-    mel_frames, _ = model.frames_for(model_samples / model.sample_rate)
+    latent_frames, _ = codec.frames_for(model_samples / model.sample_rate)
     peaks = np.abs(waveform - waveform.mean(axis=1, keepdims=True)).max(axis=1)  # (channels,)
     gains = np.where(peaks < SILENT_PEAK, 1.0, peaks / 0.5)  # undo AudioLDM's peak-0.5 normalisation
 
     batch = variations * channels  # variation-major: row v * channels + c
-    latent_frames = mel_frames // model.vae_factor
     noise, generator = model.initial_noise(generation.seed, variations, latent_frames)
     noise = noise.repeat_interleave(channels, dim=0)  # both channels of a variation share its noise
     if request.operation == "vary":
-        clap = model.encode_audio(torch.from_numpy(waveform)).repeat(variations, 1)  # (batch, D)
-        cond, uncond = model.conditions(generation, batch, clap=clap)
+        embedding = model.conditioner.embed_audio(torch.from_numpy(waveform)).repeat(
+            variations, 1
+        )  # (batch, D)
+        cond, uncond = model.conditioner.conditions(generation, batch, audio_embedding=embedding)
         start = Start(noise, generator)  # a variation starts from noise: only the embedding carries the clip
     else:
-        cond, uncond = model.conditions(generation, batch)
-        clip_latent = model.encode_waveform(torch.from_numpy(waveform)).repeat(variations, 1, 1, 1)
+        cond, uncond = model.conditioner.conditions(generation, batch)
+        clip_latent = codec.encode(torch.from_numpy(waveform)).repeat(variations, 1, 1, 1)
         strength = request.strength if request.operation == "transfer" else 1.0
         keep = None
         if request.operation == "inpaint":
-            keep = _keep_mask(model, request, latent_frames).to(model.device, model.dtype)
+            keep = _keep_mask(codec.latent_frame_s, request, latent_frames).to(model.device, model.dtype)
         start = Start(noise, generator, clip_latent, strength, keep)
 
-    latent = model.denoise(generation, cond, uncond, start, progress, cancel)
-    decoded = model.decode_latent(latent, circular=generation.loop).numpy()  # (batch, mel_frames * hop)
+    latent = denoise(model, generation, cond, uncond, start, progress, cancel)
+    decoded = codec.decode(latent, circular=generation.loop).numpy()  # (batch, latent_frames * samples/frame)
     decoded = decoded.reshape(variations, channels, -1) * gains[None, :, None]
 
     outputs = []
     for audio in decoded:  # (channels, samples) at the model's rate
         if generation.loop:
-            period = mel_frames * model.mel_config.hop_length
+            period = latent_frames * codec.samples_per_latent_frame
             # One period of the model's loop at 16 kHz becomes exactly the clip's frames at its rate.
             at_clip_rate = close_loop(audio.T, period, clip.frames)
         else:
@@ -103,9 +105,8 @@ def _edit_clip(
     return outputs
 
 
-def _keep_mask(model: AudioLDM, request: EditRequest, latent_frames: int) -> torch.Tensor:
+def _keep_mask(frame_s: float, request: EditRequest, latent_frames: int) -> torch.Tensor:
     """(1, 1, T, 1): 0 on the latent frames the region and its crossfades touch, 1 elsewhere."""
-    frame_s = model.vae_factor * model.seconds_per_mel_frame
     first = max(math.floor((request.start_s - request.fade_s) / frame_s), 0)
     last = min(math.ceil((request.end_s + request.fade_s) / frame_s), latent_frames)
     keep = torch.ones(1, 1, latent_frames, 1)
@@ -120,7 +121,7 @@ def _splice(clip: Clip, new: np.ndarray, request: EditRequest) -> np.ndarray:
 
 
 def _extend(
-    model: AudioLDM, request: EditRequest, progress: Progress | None, cancel: threading.Event | None
+    model: DiffusionModel, request: EditRequest, progress: Progress | None, cancel: threading.Event | None
 ) -> list[np.ndarray]:
     """Continue the clip: inpaint silence appended to its last `native_duration_s` seconds of context."""
     clip, rate = request.clip, request.clip.sample_rate

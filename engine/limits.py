@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .samplers import SAMPLER_NAMES
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -68,7 +70,7 @@ SEED = Limit("seed", "seed", None, 0, 2**63 - 1, whole=True)  # torch.Generator'
 # can hold it and a user can read it back.
 NEW_SEEDS = 2**31
 VARIATIONS = Limit("variations", "variations", 1, 1, 16, whole=True)
-SAMPLER = Limit("sampler", "sampler", "dpm++", choices=("dpm++", "ddim"))
+SAMPLER = Limit("sampler", "sampler", SAMPLER_NAMES[0], choices=SAMPLER_NAMES)  # engine/samplers/
 ETA = Limit("eta", "eta", 0.0, 0.0, 1.0)  # DDIM only: 0 deterministic, 1 ancestral
 STRENGTH = Limit("strength", "strength", 0.5, 0.0, 1.0)
 FADE_S = Limit("fade_s", "the crossfade", 0.02, 0.0, 1.0, unit="s")

@@ -25,6 +25,7 @@ from .limits import (
     STRENGTH,
     VARIATIONS,
 )
+from .samplers import SAMPLERS
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,14 @@ class GenerationRequest:
         limits += [DURATION_S] if self.duration_s is not None else []
         limits += [SEED] if self.seed is not None else []
         found = [p for limit in limits if (p := limit.problem(getattr(self, limit.field))) is not None]
-        if self.eta and not ETA.problem(self.eta) and self.sampler != "ddim":
-            found.append(f"eta applies to the ddim sampler only, not {self.sampler}")
+        ancestral = [name for name, entry in SAMPLERS.items() if entry.takes_eta]
+        if (
+            self.eta
+            and not ETA.problem(self.eta)
+            and self.sampler in SAMPLERS
+            and self.sampler not in ancestral
+        ):
+            found.append(f"eta applies to the {' and '.join(ancestral)} sampler only, not {self.sampler}")
         return found
 
 

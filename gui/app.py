@@ -15,9 +15,9 @@ from PyQt6.QtWidgets import QApplication
 
 from ..engine.default_model import list_models
 from ..host_bridge.daw.midi import MidiControl
+from ..host_bridge.engine_loader import model_loader
 from ..host_bridge.errors import BridgeError
 from ..host_bridge.home import data_folder
-from ..host_bridge.osc.runner import model_loader
 from ..host_bridge.osc.service import DEFAULT_PORT, BridgeService, ServiceSettings
 from ..presets import load_library
 from .history import History

@@ -41,27 +41,27 @@ def reference_pipeline(tiny_checkpoint: Path):
 
 @pytest.fixture(scope="session")
 def engine_model(tiny_checkpoint: Path):
-    from soundloom.engine.pipeline import AudioLDM
+    from soundloom.engine.loader import load_model
 
-    return AudioLDM.load(str(tiny_checkpoint), device="cpu", dtype="float32")
+    return load_model(str(tiny_checkpoint), device="cpu", dtype="float32")
 
 
 @pytest.fixture(scope="session")
 def default_model():
     """The built-in model: trained weights, and the CLAP audio branch the published v1 layout lacks."""
     from soundloom.engine.default_model import default_model_folder
-    from soundloom.engine.pipeline import AudioLDM
+    from soundloom.engine.loader import load_model
 
-    return AudioLDM.load(str(default_model_folder()), device="cpu", dtype="float32")
+    return load_model(str(default_model_folder()), device="cpu", dtype="float32")
 
 
 @pytest.fixture(scope="session")
 def full_clap_model(tmp_path_factory: pytest.TempPathFactory):
     """A tiny checkpoint whose text_encoder/ is a whole ClapModel (text and audio branches)."""
-    from soundloom.engine.pipeline import AudioLDM
+    from soundloom.engine.loader import load_model
 
     folder = build_checkpoint(tmp_path_factory.mktemp("checkpoints") / "full-clap", full_clap=True)
-    return AudioLDM.load(str(folder), device="cpu", dtype="float32")
+    return load_model(str(folder), device="cpu", dtype="float32")
 
 
 @pytest.fixture(scope="session")

@@ -28,13 +28,18 @@ import torch.nn.functional as F
 from ..audio import MelConfig, normalize_waveform, waveform_to_mel
 from ..checkpoints import checkpoint_family, load_component, read_json
 from ..errors import EngineError
+from ..local_engine import LocalEngine
+from ..model import DiffusionModel
 from ..models.clap_audio import AudioEncoder, AudioEncoderConfig
 from ..models.unet import UNet, UNetConfig
 from ..models.vae import AutoencoderKL, VAEConfig
 from ..models.vocoder import HifiGan, VocoderConfig
-from ..pipeline import AudioLDM
+from ..parts import Parts
+from ..parts.clap_conditioner import ClapConditioner
+from ..parts.codec import MelCodec
+from ..parts.denoiser import UNetDenoiser
+from ..parts.schedule import NoiseSchedule, ScheduleConfig, alphas_cumprod
 from ..requests import GenerationRequest
-from ..schedule import ScheduleConfig, alphas_cumprod
 from ..text import SentenceTextEncoder, load_text_encoder
 from .data import ClipFolder
 from .run import TrainingRun, check_schedule, export_component, learning_rate
@@ -278,21 +283,17 @@ class LDMTrainer:
         self.step_count += 1
         return loss.item()
 
-    def pipeline(self):
-        """An AudioLDM pipeline around the EMA UNet, for previews."""
+    def pipeline(self) -> LocalEngine:
+        """The model around the EMA UNet, for previews (the parts as they are: nothing is moved)."""
         if self.vocoder is None:  # loaded at the first preview, then kept
             vocoder = load_component(self.vocoder_dir, HifiGan, VocoderConfig, "transformers")
             self.vocoder = vocoder.float().to(self.device)
-        return AudioLDM(
-            self.ema,
-            self.vae,
-            self.vocoder,
-            self.text_encoder,
-            self.schedule,
-            "training",
-            self.device,
-            torch.float32,
+        codec = MelCodec(self.vae, self.vocoder, self.device, torch.float32)
+        conditioner = ClapConditioner(self.text_encoder, codec.mel_config, torch.float32, model_id="training")
+        parts = Parts(
+            codec, conditioner, UNetDenoiser(self.ema, False), NoiseSchedule.from_config(self.schedule)
         )
+        return LocalEngine(DiffusionModel(parts, "training", self.device, torch.float32))
 
 
 class EncodedClips:

@@ -28,8 +28,8 @@ from ...engine.errors import EngineError
 from ...presets import PresetError, render
 from ..delivery.deliver import encode_take, read_file_provenance, request_provenance
 from ..delivery.files import OutputError, write_file
+from ..engine_loader import model_loader
 from ..errors import BridgeError
-from ..osc.runner import model_loader
 from .plan import Take, Unit
 
 log = logging.getLogger(__name__)

@@ -19,9 +19,10 @@ from ..batch.plan import Unit, name_takes, plan_units
 from ..batch.worker import MARKER, TakeWorker, is_take
 from ..daw.tempo import TempoState
 from ..delivery.files import OutputError, check_writable, remove_stale_parts, write_text
+from ..engine_loader import model_loader
 from ..logs import setup_logging
 from ..osc.file_roots import FileRoots
-from ..osc.runner import EngineRunner, model_loader
+from ..osc.runner import EngineRunner
 from .options import add_cluster_options, add_engine_options, join_cluster, tell_licence
 from .progress import ProgressBar
 from .render import add_render_options, delivery_from_args

@@ -24,8 +24,8 @@ from ...engine.limits import (
     VARIATIONS,
 )
 from ..cluster.connect import RAY_MODES, WorkerShape, connect, worker_shape
+from ..engine_loader import model_loader
 from ..errors import BridgeError
-from ..osc.runner import model_loader
 
 MIN_TOKEN = 16  # characters: a secret shorter than this is guessable
 

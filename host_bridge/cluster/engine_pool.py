@@ -24,8 +24,8 @@ import numpy as np
 from ...engine import EditRequest, GeneratedAudio, GenerationRequest
 from ...engine.errors import EngineError, GenerationCancelled
 from ...presets import PresetError
+from ..engine_loader import model_loader
 from ..errors import BridgeError
-from ..osc.runner import model_loader
 from .connect import ClusterError, WorkerShape, first_line
 
 log = logging.getLogger(__name__)

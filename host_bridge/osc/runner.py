@@ -1,9 +1,9 @@
 """Turns a queued command into engine requests, runs them and delivers the files.
 
 The bridge side of the boundary: it builds plain GenerationRequest/EditRequest objects and calls the
-loaded pipeline's `generate`/`edit`; it never touches the model's modules. `plan` does every check that
-needs no model (options, the input file, the effect preset, the delivery), so a bad request is refused
-before it is accepted; `run` does the work on the worker thread.
+loaded engine's `generate`/`edit` (engine/api.py); it never touches the model's modules. `plan` does
+every check that needs no model (options, the input file, the effect preset, the delivery), so a bad
+request is refused before it is accepted; `run` does the work on the worker thread.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import numpy as np
 import soundfile as sf
 
 from ...engine import EditRequest, GeneratedAudio, GenerationRequest
+from ...engine.api import Engine
 from ...engine.clip import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Clip
-from ...engine.default_model import resolve_model
 from ...engine.licence import Licence, licence_of
 from ...engine.limits import MAX_DURATION_S
 from ...presets import ExportSettings, PresetError, PresetLibrary, load_library
@@ -30,6 +30,7 @@ from ...presets.render import NO_CHAIN
 from ..daw.tempo import TempoState, tempo_from
 from ..delivery.deliver import Delivery, deliver
 from ..delivery.files import OutputError, check_writable, slug, write_wav
+from ..engine_loader import EngineLoader
 from ..errors import BridgeError
 from .file_roots import FileRoots
 from .job import Job, ResultFile
@@ -52,22 +53,6 @@ NAME_PATTERNS = {
 }
 
 
-def model_loader(
-    device: str = "auto", dtype: str = "float32", allow_pickle: bool = False
-) -> Callable[[str], Any]:
-    """Loads a model by name ('default', a folder, a hub id), on the thread that first needs it."""
-
-    def load(model_id: str) -> Any:
-        from ...engine.loader import load_model  # imports torch: on the worker thread, when a job needs it
-
-        try:
-            return load_model(resolve_model(model_id), device=device, dtype=dtype, allow_pickle=allow_pickle)
-        except Exception as error:  # the checkpoint's own words, after which model; the log keeps the trace
-            raise BridgeError(f"cannot load the model {model_id}: {error}") from error
-
-    return load
-
-
 @dataclass(frozen=True)
 class Plan:
     """A checked job: what to ask the engine and how to deliver it. The clip is read when it runs."""
@@ -81,7 +66,8 @@ class Plan:
 
 
 class EngineRunner:
-    """Holds the loaded pipeline (anything with `generate`/`edit`/`sample_rate`) and the file roots.
+    """Holds the loaded engine (engine/api.py's `Engine`: this process's model or a Ray pool) and the
+    file roots.
 
     `load_model(name)` loads a model by name; `model_names()` are the names a request's `model` may pick
     (the bridge's models: what `serve --model` named, or the app's model list). One model is loaded at a
@@ -90,7 +76,7 @@ class EngineRunner:
 
     def __init__(
         self,
-        load_model: Callable[[str], Any],
+        load_model: EngineLoader,
         model_name: str,
         roots: FileRoots,
         tempo: TempoState,
@@ -101,11 +87,11 @@ class EngineRunner:
         self.model_names = model_names or (lambda: [model_name])
         self.roots, self.tempo = roots, tempo
         self.library = library or load_library()
-        self._model: Any = None
+        self._model: Engine | None = None
         self._model_lock = threading.Lock()
 
     @property
-    def model(self) -> Any:
+    def model(self) -> Engine:
         with self._model_lock:
             if self._model is None:
                 self._model = self._load_model(self.model_name)

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 from soundloom.engine import EngineError, GenerationRequest
-from soundloom.engine.audioldm2 import AudioLDM2
 from soundloom.engine.checkpoints import load_module
-from soundloom.engine.conditions import Streams
 from soundloom.engine.models.unet import UNet, UNetConfig
+from soundloom.engine.parts.conditioner import Streams
+from soundloom.engine.parts.loa_conditioner import LOAConditioner
 
 PROMPT = "a dog barks in the rain"
 
@@ -48,9 +48,10 @@ def ours_and_reference(model, pipe, request: GenerationRequest) -> tuple[np.ndar
 
 
 def test_the_family_is_recognised_from_the_folder(audioldm2_model) -> None:
-    assert isinstance(audioldm2_model, AudioLDM2) and audioldm2_model.family == "audioldm2"
-    assert audioldm2_model.language_model.new_tokens == 8
-    assert audioldm2_model.native_duration_s == pytest.approx(0.32)  # sample_size 16 x VAE factor 2 x 10 ms
+    model = audioldm2_model.model
+    assert isinstance(model.conditioner, LOAConditioner) and model.denoiser.cross_attention
+    assert model.conditioner.language_model.new_tokens == 8
+    assert model.native_duration_s == pytest.approx(0.32)  # sample_size 16 x VAE factor 2 x 10 ms
 
 
 @pytest.mark.parametrize(
@@ -112,7 +113,7 @@ def test_projection_equals_the_reference(tiny_audioldm2: Path, audioldm2_model) 
     clap_mask, text_mask = torch.ones(2, 1, dtype=torch.long), torch.tensor([[1] * 5, [1, 1, 1, 0, 0]])
     with torch.no_grad():
         want = reference(clap, text, attention_mask=clap_mask, attention_mask_1=text_mask)
-        got, got_mask = audioldm2_model.projection(clap, clap_mask, text, text_mask)
+        got, got_mask = audioldm2_model.model.conditioner.projection(clap, clap_mask, text, text_mask)
     assert got.shape == (2, 1 + 2 + 5 + 2, 16)
     torch.testing.assert_close(got, want.hidden_states, rtol=0, atol=1e-6)
     assert torch.equal(got_mask, want.attention_mask)
@@ -125,7 +126,7 @@ def test_loa_states_and_both_streams_equal_the_reference_for_a_batch_of_two(
     prompts = [PROMPT, "thunder"]
     with torch.no_grad():
         text, mask, loa = audioldm2_reference.encode_prompt(prompts, "cpu", 1, False)
-    got = audioldm2_model.encode_prompts(prompts)
+    got = audioldm2_model.model.conditioner.encode_prompts(prompts)
     assert got.loa.shape == (2, 8, 16) and got.text.shape == text.shape
     assert torch.equal(got.text_mask, mask) and mask[1].sum() < mask[0].sum()
     torch.testing.assert_close(got.text, text, rtol=0, atol=1e-6)
@@ -136,7 +137,7 @@ def test_guidance_streams_equal_the_reference(audioldm2_model, audioldm2_referen
     request = GenerationRequest(PROMPT, negative_prompt="low hum", guidance_scale=3.0)
     with torch.no_grad():
         text, mask, loa = audioldm2_reference.encode_prompt(PROMPT, "cpu", 2, True, negative_prompt="low hum")
-    cond, uncond = audioldm2_model.conditions(request, batch=2)
+    cond, uncond = audioldm2_model.model.conditioner.conditions(request, batch=2)
     both = Streams(*(torch.cat(pair) for pair in zip(uncond, cond, strict=True)))  # as guidance batches them
     assert torch.equal(both.text_mask, mask)
     torch.testing.assert_close(both.text, text, rtol=0, atol=1e-6)
@@ -148,16 +149,16 @@ def test_a_long_negative_prompt_keeps_every_word(audioldm2_model) -> None:
     prompt's stream to match changes nothing the UNet computes."""
     negative = "distorted, muffled, low quality, background music, people talking"
     request = GenerationRequest("rain", negative_prompt=negative, guidance_scale=3.0)
-    cond, uncond = audioldm2_model.conditions(request, batch=1)
-    negative_tokens = len(audioldm2_model.text_encoder_2.tokenizer(negative)["input_ids"])
+    cond, uncond = audioldm2_model.model.conditioner.conditions(request, batch=1)
+    negative_tokens = len(audioldm2_model.model.conditioner.text_encoder_2.tokenizer(negative)["input_ids"])
     assert int(uncond.text_mask.sum()) == negative_tokens > int(cond.text_mask.sum())
-    short = audioldm2_model.encode_prompts(["rain"])
+    short = audioldm2_model.model.conditioner.encode_prompts(["rain"])
     attended = cond._replace(text_mask=torch.ones_like(cond.text_mask))  # padding not masked
     latent = torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        padded = audioldm2_model.run_unet(latent, torch.tensor(500), cond)
-        unpadded = audioldm2_model.run_unet(latent, torch.tensor(500), short)
-        if_attended = audioldm2_model.run_unet(latent, torch.tensor(500), attended)
+        padded = audioldm2_model.model.denoiser(latent, torch.tensor(500), cond)
+        unpadded = audioldm2_model.model.denoiser(latent, torch.tensor(500), short)
+        if_attended = audioldm2_model.model.denoiser(latent, torch.tensor(500), attended)
     # Equal to float32 rounding (masked keys change the summation order, ~1e-6), while attending to the
     # padding would move the output by orders of magnitude more.
     torch.testing.assert_close(padded, unpadded, rtol=0, atol=1e-5)
@@ -264,7 +265,8 @@ def test_speech_waveforms_equal_the_reference(speech_model, tiny_audioldm2_speec
     """A speech checkpoint: VITS reads the transcript, learned positions, 16 LOA states."""
     from ..helpers.reference_audioldm2 import load_audioldm2_reference
 
-    assert speech_model.speech and speech_model.language_model.new_tokens == 16
+    assert speech_model.model.conditioner.speech
+    assert speech_model.model.conditioner.language_model.new_tokens == 16
     request = GenerationRequest(
         "a man speaks in a small room",
         negative_prompt=negative,
@@ -312,21 +314,22 @@ def test_finetune_says_its_recipe_is_audioldms(tiny_audioldm2: Path) -> None:
 def test_variations_of_a_clip_condition_on_its_clap_audio_embedding(audioldm2_model) -> None:
     """`vary` on AudioLDM 2: the clip's CLAP audio embedding replaces the text one in GPT-2's input."""
     from soundloom.engine import Clip, EditRequest
-    from soundloom.engine.sampling import Start
+    from soundloom.engine.denoising import Start, denoise
 
     square = np.where(np.arange(16000) % 400 < 200, 0.5, -0.5).astype(np.float32)  # the model's own level
     clip = Clip(square[:, None], 16000)
     generation = GenerationRequest("", steps=4, seed=4, variations=2)
     results = audioldm2_model.edit(EditRequest("vary", clip, generation))
     with torch.inference_mode():
-        clap = audioldm2_model.encode_audio(torch.from_numpy(clip.audio.T.copy())).repeat(2, 1)
-        cond, uncond = audioldm2_model.conditions(generation, 2, clap=clap)
-        latent_frames = audioldm2_model.frames_for(1.0)[0] // audioldm2_model.vae_factor
-        noise, generator = audioldm2_model.initial_noise(4, 2, latent_frames)
-        latent = audioldm2_model.denoise(generation, cond, uncond, Start(noise, generator))
-        expected = audioldm2_model.decode_latent(latent)[:, :16000].numpy()
+        model = audioldm2_model.model
+        clap = model.conditioner.embed_audio(torch.from_numpy(clip.audio.T.copy())).repeat(2, 1)
+        cond, uncond = model.conditioner.conditions(generation, 2, audio_embedding=clap)
+        latent_frames = model.codec.frames_for(1.0)[0]
+        noise, generator = model.initial_noise(4, 2, latent_frames)
+        latent = denoise(model, generation, cond, uncond, Start(noise, generator))
+        expected = model.codec.decode(latent)[:, :16000].numpy()
     np.testing.assert_allclose(np.stack([r.audio[:, 0] for r in results]), expected, atol=1e-5)
-    text_only = audioldm2_model.encode_prompts([""])
+    text_only = audioldm2_model.model.conditioner.encode_prompts([""])
     assert not torch.allclose(cond.loa[:1], text_only.loa, atol=1e-4)  # the audio embedding was used
 
 

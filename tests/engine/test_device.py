@@ -10,8 +10,8 @@ import torch
 from soundloom.engine import EngineError, GenerationRequest
 from soundloom.engine.device import Hardware, on_device, resolve_device, resolve_dtype
 from soundloom.engine.loader import load_model
-from soundloom.engine.sampling import sample_ddim, sample_dpmpp_2m
-from soundloom.engine.schedule import ScheduleConfig, alphas_cumprod
+from soundloom.engine.parts.schedule import NoiseSchedule, ScheduleConfig
+from soundloom.engine.samplers import SAMPLERS, sampler
 from soundloom.engine.text_sequence import T5TextEncoder
 
 ONE_GPU = Hardware(cuda_devices=1, cuda_bf16=True)
@@ -85,8 +85,7 @@ def test_float16_keeps_t5s_feed_forward_output_in_float32(tiny_audioldm2: Path) 
 
 
 def test_samplers_keep_their_state_in_float32_and_cast_only_the_unet_input() -> None:
-    config = ScheduleConfig()
-    alphas = alphas_cumprod(config)
+    schedule = NoiseSchedule.from_config(ScheduleConfig())
     seen: list[torch.dtype] = []
 
     def model(latent: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -94,10 +93,12 @@ def test_samplers_keep_their_state_in_float32_and_cast_only_the_unet_input() -> 
         return (0.1 * latent).to(torch.bfloat16)
 
     start = torch.randn(1, 4, 8, 4, generator=torch.Generator().manual_seed(0))
-    for sampler in (sample_dpmpp_2m, sample_ddim):
+    for name in SAMPLERS:
+        sample, rule = sampler(name)
+        timesteps = schedule.timesteps(rule, 10)
         seen.clear()
-        exact = sampler(lambda x, t: 0.1 * x, start, config, alphas, steps=10)
-        half = sampler(model, start.to(torch.bfloat16), config, alphas, steps=10)
+        exact = sample(lambda x, t: 0.1 * x, start, schedule, timesteps)
+        half = sample(model, start.to(torch.bfloat16), schedule, timesteps)
         assert set(seen) == {torch.bfloat16} and half.dtype == torch.bfloat16
         # Rounded once at the end (and in the UNet's input), not at every step.
         assert (half.float() - exact).abs().max() <= 0.02 * exact.abs().max()
@@ -105,7 +106,8 @@ def test_samplers_keep_their_state_in_float32_and_cast_only_the_unet_input() -> 
 
 def test_a_float16_model_decodes_in_float32(tiny_checkpoint: Path) -> None:
     model = load_model(str(tiny_checkpoint), device="cpu", dtype="float16")
-    assert next(model.unet.parameters()).dtype == torch.float16
-    assert {next(m.parameters()).dtype for m in (model.vae, model.vocoder)} == {torch.float32}
+    codec = model.model.codec
+    assert next(model.model.denoiser.unet.parameters()).dtype == torch.float16
+    assert {next(m.parameters()).dtype for m in (codec.vae, codec.vocoder)} == {torch.float32}
     [take] = model.generate(GenerationRequest("rain", duration_s=0.3, steps=2, seed=3))
     assert take.audio.dtype.name == "float32" and abs(take.audio).max() > 0

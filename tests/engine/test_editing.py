@@ -13,7 +13,7 @@ import torch
 from soundloom.engine import Clip, EditRequest, EngineError, GenerationRequest, read_clip
 from soundloom.engine.audio import MelConfig, waveform_to_mel
 from soundloom.engine.clip import equal_power_splice
-from soundloom.engine.sampling import Start
+from soundloom.engine.denoising import Start, denoise
 
 PROMPT = GenerationRequest("a metal door", steps=6, guidance_scale=2.5, seed=11)
 
@@ -104,7 +104,8 @@ def test_strength_zero_is_the_clips_own_round_trip(edit_model) -> None:
     [result] = edit_model.edit(request)
     [other] = edit_model.edit(replace(request, generation=replace(PROMPT, prompt="rain", seed=99)))
     waveform = torch.from_numpy(clip.audio.T.copy())
-    round_trip = edit_model.decode_latent(edit_model.encode_waveform(waveform))[0, :16000].numpy()
+    codec = edit_model.model.codec
+    round_trip = codec.decode(codec.encode(waveform))[0, :16000].numpy()
     np.testing.assert_allclose(result.audio[:, 0], round_trip, atol=1e-6)
     assert np.array_equal(result.audio, other.audio)  # no prompt, no seed: nothing was sampled
 
@@ -196,11 +197,11 @@ def test_transfer_and_inpainting_equal_the_reference(engine_model, reference_pip
     [ours] = engine_model.edit(request)
 
     with torch.no_grad():
-        clip_latent = engine_model.encode_waveform(torch.from_numpy(clip.audio.T.copy()))
-        noise, _ = engine_model.initial_noise(generation.seed, 1, clip_latent.shape[2])
+        clip_latent = engine_model.model.codec.encode(torch.from_numpy(clip.audio.T.copy()))
+        noise, _ = engine_model.model.initial_noise(generation.seed, 1, clip_latent.shape[2])
         repaint = None
         if operation == "inpaint":
-            frame_s = engine_model.vae_factor * engine_model.seconds_per_mel_frame
+            frame_s = engine_model.model.codec.latent_frame_s
             repaint = torch.zeros(1, 1, clip_latent.shape[2], 1)
             repaint[:, :, math.floor((0.3 - 0.02) / frame_s) : math.ceil((0.55 + 0.02) / frame_s)] = 1
             expected = reference_sample(
@@ -241,10 +242,11 @@ def test_variations_condition_on_the_clips_audio_embedding(default_model) -> Non
 
     with torch.inference_mode():
         waveform = torch.from_numpy(low.audio.T.copy())
-        embedding = default_model.encode_audio(waveform).repeat(2, 1)
-        noise, generator = default_model.initial_noise(PROMPT.seed, 2, 16)
-        latent = default_model.denoise(request.generation, embedding, None, Start(noise, generator))
-        expected = default_model.decode_latent(latent)[:, : low.frames].numpy()
+        model = default_model.model
+        embedding = model.conditioner.embed_audio(waveform).repeat(2, 1)
+        noise, generator = model.initial_noise(PROMPT.seed, 2, 16)
+        latent = denoise(model, request.generation, embedding, None, Start(noise, generator))
+        expected = model.codec.decode(latent)[:, : low.frames].numpy()
     gain = np.abs(low.audio - low.audio.mean()).max() / 0.5
     np.testing.assert_allclose(first[0].audio[:, 0], expected[0] * gain, atol=1e-5)
 
@@ -289,8 +291,9 @@ def test_rerank_orders_by_clap_score(default_model) -> None:
     for result in results:  # the same candidates, only ordered; each score is its own CLAP similarity
         same = plain[result.variation - 1]
         assert np.array_equal(same.audio, result.audio)
-        text = default_model.encode_text([request.prompt]).float()
-        audio = default_model.encode_audio(torch.from_numpy(same.audio[None].copy())).float()
+        conditioner = default_model.model.conditioner
+        text = conditioner.embed_text([request.prompt]).float()
+        audio = conditioner.embed_audio(torch.from_numpy(same.audio[None].copy())).float()
         assert result.score == pytest.approx(float(audio @ text.T), abs=1e-5)
 
 
@@ -329,13 +332,13 @@ def test_a_full_published_clap_embeds_audio_as_transformers_does(full_clap_model
     model = full_clap_model
     clip = tone_clip(16000, 1.5, 2)
     waveform = torch.from_numpy(clip.audio.T.copy())
-    ours = model.encode_audio(waveform)
+    ours = model.model.conditioner.embed_audio(waveform)
 
     extractor = ClapFeatureExtractor.from_pretrained(model.model_id + "/feature_extractor")
     at_48k = [resample_poly(channel, 3, 1) for channel in clip.audio.T]
     features = extractor(at_48k, sampling_rate=48000, return_tensors="pt")
     with torch.no_grad():
-        output = model.text_encoder.model.get_audio_features(**features)
+        output = model.model.conditioner.text_encoder.model.get_audio_features(**features)
     expected = torch.nn.functional.normalize(getattr(output, "pooler_output", output), dim=-1)
     assert ours.shape == (2, 16)
     assert torch.allclose(ours, expected, atol=1e-3)

@@ -190,7 +190,7 @@ def test_concurrent_callers_are_serialised_and_get_their_own_results(engine_mode
         ({"steps": 0}, "steps must be between 1"),
         ({"guidance_scale": -0.5}, r"guidance must be between 0 and 30, got -0\.5"),
         ({"guidance_scale": 31}, "guidance must be between 0 and 30, got 31"),
-        ({"sampler": "euler"}, r"sampler must be one of dpm\+\+, ddim, got 'euler'"),
+        ({"sampler": "heun"}, r"sampler must be one of dpm\+\+, ddim, euler, got 'heun'"),
         ({"prompt": "  "}, "the prompt is empty"),
         ({"variations": 0}, "variations must be between 1"),
         ({"steps": 2.5}, "steps must be a whole number, got 2.5"),
@@ -209,7 +209,8 @@ def test_waveform_round_trip_through_the_vae(engine_model) -> None:
     """waveform -> AudioLDM features -> VAE latent -> mel -> vocoder keeps the clip's length and rate."""
     t = torch.arange(8000) / 16000
     waveform = torch.sin(2 * torch.pi * 440 * t)[None]
-    latent = engine_model.encode_waveform(waveform)
-    mel_frames, samples = engine_model.frames_for(0.5)
-    assert latent.shape == (1, 4, mel_frames // 2, 32)
-    assert engine_model.decode_latent(latent)[:, :samples].shape == (1, 8000)
+    codec = engine_model.model.codec
+    latent = codec.encode(waveform)
+    latent_frames, samples = codec.frames_for(0.5)
+    assert latent.shape == (1, 4, latent_frames, 32) and latent_frames == 25  # 50 mel frames, VAE factor 2
+    assert codec.decode(latent)[:, :samples].shape == (1, 8000)

@@ -16,9 +16,9 @@ import torch
 from soundloom.engine import EngineError, GenerationRequest
 from soundloom.engine.audio import MelConfig, normalize_waveform, waveform_to_mel
 from soundloom.engine.checkpoints import load_component
+from soundloom.engine.loader import load_model
 from soundloom.engine.models.vae import VAEConfig
 from soundloom.engine.models.vocoder import HifiGan, VocoderConfig
-from soundloom.engine.pipeline import AudioLDM
 from soundloom.engine.training.clap import train_clap
 from soundloom.engine.training.corpus import make_item
 from soundloom.engine.training.data import ClipFolder
@@ -140,10 +140,10 @@ def test_ldm_loss_goes_down_and_exports_a_loadable_checkpoint(corpus: Path, part
         corpus / "clips", tmp_path / "run", ldm_settings(60), parts, lambda s, t, loss: losses.append(loss)
     )
     assert mean_drop(losses, 10) < 0.8
-    model = AudioLDM.load(str(model_dir), device="cpu")
+    model = load_model(str(model_dir), device="cpu")
     result = model.generate(GenerationRequest(prompt="rain on a window", steps=3, duration_s=0.64, seed=1))[0]
     assert result.audio.shape == (10240,) and np.isfinite(result.audio).all()
-    assert model.audio_encoder is not None
+    assert model.model.conditioner.audio_encoder is not None
     UNet2DConditionModel.from_pretrained(model_dir / "unet")  # the reference reads our UNet folder too
 
 
@@ -213,19 +213,20 @@ def test_ldm_trains_on_the_audio_embedding_and_generates_on_the_text_embedding(
     assert seen["mel"].shape == (8, 64, 64)  # the clip's own log-mel, 0.64 s
 
     # Generation: the exported checkpoint conditions on the text embedding of the prompt (and of "").
-    model = AudioLDM.load(str(model_dir), device="cpu")
+    model = load_model(str(model_dir), device="cpu")
+    conditioner = model.model.conditioner
     captured = []
-    model.unet.register_forward_pre_hook(
+    model.model.denoiser.unet.register_forward_pre_hook(
         lambda module, args, kwargs: captured.append(kwargs["class_condition"]), with_kwargs=True
     )
     model.generate(
         GenerationRequest(prompt="a dog barking", steps=2, duration_s=0.64, guidance_scale=3.0, seed=0)
     )
-    text = model.text_encoder.encode(["", "a dog barking"])
+    text = conditioner.text_encoder.encode(["", "a dog barking"])
     torch.testing.assert_close(captured[0], text)  # (uncond, cond) in one batched call
     # ... and the text embedding belongs to the same CLAP pair whose audio branch conditioned training.
     for key, value in trainer.audio_encoder.state_dict().items():
-        assert torch.equal(value, model.audio_encoder.state_dict()[key])
+        assert torch.equal(value, conditioner.audio_encoder.state_dict()[key])
 
 
 def test_encoded_clips_cover_long_files_window_by_window(corpus, parts, tmp_path) -> None:
@@ -263,7 +264,7 @@ def test_a_run_stopped_early_exports_what_it_reached(corpus, parts, tmp_path) ->
     assert steps_run == []
     state = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
     assert state["step"] == 10
-    exported = AudioLDM.load(str(model_dir), device="cpu").unet.state_dict()
+    exported = load_model(str(model_dir), device="cpu").model.denoiser.unet.state_dict()
     for key, value in state["modules"]["ema"].items():
         torch.testing.assert_close(exported[key].float(), value, msg=key)
 
@@ -285,8 +286,8 @@ def test_finetune_continues_a_checkpoint_on_uncaptioned_audio(corpus, parts, tmp
         lambda s, t, loss: losses.append(loss),
     )
     assert mean_drop(losses, 10) < 0.9
-    base_unet = AudioLDM.load(str(base), device="cpu").unet.state_dict()
-    tuned_unet = AudioLDM.load(str(tuned), device="cpu").unet.state_dict()
+    base_unet = load_model(str(base), device="cpu").model.denoiser.unet.state_dict()
+    tuned_unet = load_model(str(tuned), device="cpu").model.denoiser.unet.state_dict()
     assert any(not torch.equal(base_unet[key], tuned_unet[key]) for key in base_unet)
 
 

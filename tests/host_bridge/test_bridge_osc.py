@@ -98,7 +98,7 @@ BAD_REQUESTS = [
     ("/soundloom/generate", "sssf", ["float-steps", "rain", "steps", 2.5], "bad_arguments"),
     ("/soundloom/generate", "sssf", ["too-long", "rain", "duration", 500.0], "bad_value"),
     ("/soundloom/generate", "sssfsf", ["both", "rain", "duration", 1.0, "bars", 1.0], "bad_arguments"),
-    ("/soundloom/generate", "ssss", ["sampler", "rain", "sampler", "euler"], "bad_value"),
+    ("/soundloom/generate", "ssss", ["sampler", "rain", "sampler", "heun"], "bad_value"),
     ("/soundloom/generate", "ssss", ["fx", "rain", "fx", "No Such Chain"], "bad_value"),
     ("/soundloom/generate", "ssss", ["fx-file", "rain", "fx", "/etc/passwd.toml"], "bad_value"),
     ("/soundloom/generate", "sssi", ["rate", "rain", "rate", 12345], "bad_value"),

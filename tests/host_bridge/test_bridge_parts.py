@@ -40,7 +40,7 @@ def test_protocol_refuses_what_the_engine_refuses_before_anything_is_queued() ->
         "guidance must be between 0 and 30, got 31.0",
     )
     with pytest.raises(ProtocolError, match=r"sampler must be one of dpm\+\+, ddim"):
-        parse(PREFIX + "generate", ["r1", "rain", "sampler", "euler"])
+        parse(PREFIX + "generate", ["r1", "rain", "sampler", "heun"])
     with pytest.raises(ProtocolError, match=r"duration must be between 0\.04 and 60"):
         parse(PREFIX + "generate", ["r1", "rain", "duration", 0.0])
     command = parse(PREFIX + "generate", ["r1", "rain", "guidance", 30.0, "duration", 0.04, "steps", 1000])

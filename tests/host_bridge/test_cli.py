@@ -113,7 +113,7 @@ BAD_INPUTS = {
     "duration too long": ({"duration": "600"}, "duration must be between 0.04 and 60 s, got 600"),
     "steps zero": ({"steps": "0"}, "steps must be between 1 and 1000, got 0"),
     "guidance negative": ({"guidance": "-1"}, "guidance must be between 0 and 30, got -1"),
-    "unknown sampler": ({"sampler": "euler"}, "sampler must be one of dpm++, ddim, got 'euler'"),
+    "unknown sampler": ({"sampler": "heun"}, "sampler must be one of dpm++, ddim, euler, got 'heun'"),
     "out folder missing": ({"out": lambda tmp, ckpt: tmp / "no/such/dir/a.wav"}, "does not exist"),
     "out not wav": ({"out": lambda tmp, ckpt: tmp / "a.mp3"}, "give a .wav file or an existing folder"),
 }

@@ -28,7 +28,7 @@ SURFACES = [
 def edge_values(limit: Limit) -> list[tuple[object, bool]]:
     """(value, allowed): both ends of the range and just past each, or each choice and one more."""
     if limit.choices:
-        return [(choice, True) for choice in limit.choices] + [("euler", False)]
+        return [(choice, True) for choice in limit.choices] + [("heun", False)]
     step = 1 if limit.whole else 0.01
     low, high = (int(limit.low), int(limit.high)) if limit.whole else (limit.low, limit.high)
     return [(low, True), (high, True), (low - step, False), (high + step, False)]

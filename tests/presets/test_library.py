@@ -129,7 +129,7 @@ def test_a_prompt_preset_round_trips_through_save(user_folder):
     [
         ('template = "a {thing}"', "template", "the blank {thing} has no entry"),
         ('template = "a door"\nsteps = 2.5', "steps", "whole number"),
-        ('template = "a door"\nsampler = "euler"', "sampler", "sampler must be one of dpm++, ddim"),
+        ('template = "a door"\nsampler = "heun"', "sampler", "sampler must be one of dpm++, ddim, euler"),
         ('template = "a door"\nguidance_scale = -1', "guidance_scale", "between 0 and 30, got -1"),
         ('template = "a {x}"\n\n[variables]\nx = []', "variables.x", "one or more suggestions"),
     ],
