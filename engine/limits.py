@@ -1,8 +1,10 @@
 """The one table of request limits and defaults: every surface reads it, none keeps a copy.
 
-The engine's request checks, the OSC protocol, prompt presets, the app's widgets and the command line's
-help all come from these entries, so a value is accepted or refused the same way everywhere and before a
-job is queued. No torch here: the app and the bridge import it freely.
+The engine's request checks, the OSC protocol, prompt presets, the app's widgets and the command line all
+come from these entries: each row names its request field and what every surface calls it (the OSC and
+job-list key, the command line's flag, the prompt preset's key), so a value is accepted or refused the
+same way everywhere and before a job is queued, and a row added here reaches every surface. No torch
+here: the app and the bridge import it freely.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ class Limit:
     whole: bool = False  # a whole number: 2.0 is refused where an int is wanted
     unit: str = ""
     choices: tuple[str, ...] = ()
+    osc: str = ""  # the OSC option and job-list key (host_bridge/osc/PROTOCOL.md)
+    cli: str = ""  # the command line's flag
+    preset: str = ""  # the prompt preset's key; "" where a preset cannot set it
 
     def problem(self, value: object) -> str | None:
         """Why `value` is refused, as a sentence for people; None when it is allowed."""
@@ -60,26 +65,60 @@ class Limit:
 # Beyond 6x AudioLDM's training length quality falls apart and memory grows fast. 40 ms is one latent frame
 # of the published checkpoints (4 mel frames of 10 ms); a checkpoint with a coarser VAE (the built-in one:
 # 80 ms) refuses shorter lengths itself when it runs.
-DURATION_S = Limit("duration_s", "duration", None, 0.04, 60.0, unit="s")
-STEPS = Limit("steps", "steps", 25, 1, 1000, whole=True)
+DURATION_S = Limit(
+    "duration_s",
+    "duration",
+    None,
+    0.04,
+    60.0,
+    unit="s",
+    osc="duration",
+    cli="--duration",
+    preset="duration_s",
+)
+STEPS = Limit("steps", "steps", 25, 1, 1000, whole=True, osc="steps", cli="--steps", preset="steps")
 # Classifier-free guidance: AudioLDM's papers use 2.5-3.5; past ~20 the sound is saturated noise, and 30
 # leaves room to hear that without letting a typo run a useless job.
-GUIDANCE_SCALE = Limit("guidance_scale", "guidance", 2.5, 0.0, 30.0)
-SEED = Limit("seed", "seed", None, 0, 2**63 - 1, whole=True)  # torch.Generator's seed range
+GUIDANCE_SCALE = Limit(
+    "guidance_scale", "guidance", 2.5, 0.0, 30.0, osc="guidance", cli="--guidance", preset="guidance_scale"
+)
+# torch.Generator's seed range
+SEED = Limit("seed", "seed", None, 0, 2**63 - 1, whole=True, osc="seed", cli="--seed")
 # A seed left to chance is drawn below this: it fits a 32-bit int, so every DAW, OSC client and spin box
 # can hold it and a user can read it back.
 NEW_SEEDS = 2**31
-VARIATIONS = Limit("variations", "variations", 1, 1, 16, whole=True)
-SAMPLER = Limit("sampler", "sampler", SAMPLER_NAMES[0], choices=SAMPLER_NAMES)  # engine/samplers/
-ETA = Limit("eta", "eta", 0.0, 0.0, 1.0)  # DDIM only: 0 deterministic, 1 ancestral
-STRENGTH = Limit("strength", "strength", 0.5, 0.0, 1.0)
-FADE_S = Limit("fade_s", "the crossfade", 0.02, 0.0, 1.0, unit="s")
-EXTEND_S = Limit("extend_s", "extend", 5.0, DURATION_S.low, DURATION_S.high / 2, unit="s")
+VARIATIONS = Limit(
+    "variations",
+    "variations",
+    1,
+    1,
+    16,
+    whole=True,
+    osc="variations",
+    cli="--variations",
+    preset="variations",
+)
+SAMPLER = Limit(  # the registry's names, the default first (engine/samplers/)
+    "sampler",
+    "sampler",
+    SAMPLER_NAMES[0],
+    choices=SAMPLER_NAMES,
+    osc="sampler",
+    cli="--sampler",
+    preset="sampler",
+)
+ETA = Limit("eta", "eta", 0.0, 0.0, 1.0, osc="eta", cli="--eta")  # DDIM only: 0 deterministic, 1 ancestral
+STRENGTH = Limit("strength", "strength", 0.5, 0.0, 1.0, osc="strength", cli="--strength")
+FADE_S = Limit("fade_s", "the crossfade", 0.02, 0.0, 1.0, unit="s", osc="fade", cli="--fade")
+EXTEND_S = Limit(
+    "extend_s", "extend", 5.0, DURATION_S.low, DURATION_S.high / 2, unit="s", osc="seconds", cli="--seconds"
+)
 
 MAX_DURATION_S = DURATION_S.high  # clips a DAW sends are read up to this long
 
 GENERATION_LIMITS = (DURATION_S, STEPS, GUIDANCE_SCALE, SEED, VARIATIONS, SAMPLER, ETA)
 EDIT_LIMITS = (STRENGTH, FADE_S, EXTEND_S)
+REQUEST_LIMITS = GENERATION_LIMITS + EDIT_LIMITS
 EDIT_OPERATIONS = ("transfer", "inpaint", "extend", "vary")
 
 # Where the engine runs (engine/device.py resolves them). float32 is the default: the exact one.

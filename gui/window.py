@@ -17,8 +17,8 @@ from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PyQt6.QtWidgets import QLabel, QListWidget, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from ..engine.licence import Licence
+from ..host_bridge.jobs.errors import JobError
 from ..host_bridge.osc.job import JobDone
-from ..host_bridge.osc.protocol import ProtocolError
 from ..presets import PresetLibrary
 from .background import run_in_background
 from .history import History, TakeRecord
@@ -188,7 +188,7 @@ class MainWindow(QMainWindow):
         request_id = f"app-{uuid.uuid4().hex[:10]}"
         try:
             self.link.submit(kind, request_id, values, self.settings_panel.export_options() | options)
-        except ProtocolError as error:
+        except JobError as error:
             self.show_message(f"{kind}: {error.message}")
             return None
         return request_id

@@ -10,12 +10,12 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine.limits import DURATION_S, GUIDANCE_SCALE, SAMPLER, STEPS, VARIATIONS
+from ..engine.limits import DURATION_S, REQUEST_LIMITS
 from .errors import PresetError
 from .fields import check_keys, flag, text
 
-# The GenerationRequest fields a preset may set, under their own names, with the engine's ranges.
-GENERATION_LIMITS = {limit.field: limit for limit in (DURATION_S, STEPS, GUIDANCE_SCALE, VARIATIONS, SAMPLER)}
+# The GenerationRequest fields a preset may set, under the keys the limits table gives them, with its ranges.
+GENERATION_LIMITS = {limit.preset: limit for limit in REQUEST_LIMITS if limit.preset}
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def parse_prompt_preset(data: dict[str, Any]) -> PromptPreset:
             problem = limit.problem(data[key])
             if problem:
                 raise PresetError(problem, key=key)
-            settings[key] = float(data[key]) if key == DURATION_S.field else data[key]
+            settings[limit.field] = float(data[key]) if limit is DURATION_S else data[key]
     if "loop" in data:
         settings["loop"] = flag(data, "loop")
     return PromptPreset(

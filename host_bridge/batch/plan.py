@@ -22,8 +22,8 @@ from ...engine import EditRequest, GenerationRequest
 from ...engine.limits import NEW_SEEDS, SEED
 from ...presets import PresetError
 from ..delivery.deliver import Delivery, take_name
-from ..osc.protocol import ProtocolError
-from ..osc.runner import EngineRunner, Plan
+from ..jobs.errors import JobError
+from ..jobs.planner import JobPlanner, Plan
 from .job_list import BatchJob
 
 # The command line's render options that have no OSC key: they shape every take's export.
@@ -50,15 +50,15 @@ class Unit:
     takes: tuple[Take, ...]
     job_record: dict[str, Any]  # the job as the manifest keeps it
 
-    def request(self, runner: EngineRunner) -> GenerationRequest | EditRequest:
+    def request(self) -> GenerationRequest | EditRequest:
         """The engine request; an edit's clip is read now, so a queued unit holds a path, not audio."""
         if self.plan.input_path is None:
             return self.plan.generation
-        return runner.edit_request(self.job.command, self.plan.generation, runner.read_clip(self.plan))
+        return self.plan.edit_request(self.plan.read_clip())
 
 
 def plan_units(
-    jobs: list[BatchJob], runner: EngineRunner, model: str, base: Delivery
+    jobs: list[BatchJob], planner: JobPlanner, model: str, base: Delivery
 ) -> tuple[list[Unit], list[tuple[int, str]]]:
     """Plan every job with the bridge's planner (limits, input roots, effect presets, the input's header):
     the units, and (line, reason) for each job that fails. File names are chosen later (`name_takes`)."""
@@ -67,8 +67,8 @@ def plan_units(
     occurrences: dict[str, int] = {}
     for job in jobs:
         try:
-            plan = runner.plan(job.command)
-        except (ProtocolError, PresetError) as error:
+            plan = planner.plan(job.command.spec(), job.command.request_id)
+        except (JobError, PresetError) as error:
             problems.append((job.line, getattr(error, "message", None) or str(error)))
             continue
         delivery = _delivery(job, plan.delivery, base)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ...engine.licence import licence_of
 from ...presets import PresetLibrary, load_library
 from ..batch.dispatch import RayPool, Recorder, Tally, run_local, run_on_ray
 from ..batch.job_list import JobListError, read_job_list
@@ -19,10 +20,9 @@ from ..batch.plan import Unit, name_takes, plan_units
 from ..batch.worker import MARKER, TakeWorker, is_take
 from ..daw.tempo import TempoState
 from ..delivery.files import OutputError, check_writable, remove_stale_parts, write_text
-from ..engine_loader import model_loader
+from ..jobs.file_roots import FileRoots
+from ..jobs.planner import JobPlanner
 from ..logs import setup_logging
-from ..osc.file_roots import FileRoots
-from ..osc.runner import EngineRunner
 from .options import add_cluster_options, add_engine_options, join_cluster, tell_licence
 from .progress import ProgressBar
 from .render import add_render_options, delivery_from_args
@@ -80,9 +80,9 @@ def run_batch(args: argparse.Namespace) -> int:
     except OSError as error:
         raise OutputError(f"--out {out}: cannot create the folder ({error.strerror or error})") from None
     check_writable(out)
-    runner = runner_for(args, library)
+    planner = planner_for(args, library)
     jobs, problems = read_job_list(args.jobs, library, _defaults(args))
-    units, more = plan_units(jobs, runner, args.model, base)
+    units, more = plan_units(jobs, planner, args.model, base)
     if problems or more:  # every bad line, then the one-line error; an --out made for nothing goes
         error = JobListError(args.jobs, problems + more)
         sys.stderr.writelines(f"  {line}\n" for line in error.lines())
@@ -92,14 +92,12 @@ def run_batch(args: argparse.Namespace) -> int:
         raise error
     manifest = Manifest(out)
     try:
-        return _render(args, units, runner, manifest, log_file)
+        return _render(args, units, manifest, log_file)
     finally:
         manifest.close()
 
 
-def _render(
-    args: argparse.Namespace, units: list[Unit], runner: EngineRunner, manifest: Manifest, log_file: Path
-) -> int:
+def _render(args: argparse.Namespace, units: list[Unit], manifest: Manifest, log_file: Path) -> int:
     out = args.out
     gone = set(manifest.missing_files())
     done = set(manifest.takes) - gone
@@ -116,7 +114,7 @@ def _render(
         for take in (take for unit in pending for take in unit.takes):
             print(f"line {take.line}\t{take.variation}/{take.variations}\tseed {take.seed}\t{take.name}")
         return 0
-    tell_licence(args.model, runner.model_licence(args.model))
+    tell_licence(args.model, licence_of(args.model))
     for path in remove_stale_parts(out):
         sys.stderr.write(f"removed {path.name}, left half-written by a killed writer\n")
     marker = secrets.token_hex(16)
@@ -126,21 +124,20 @@ def _render(
     if pending and args.ray is None:
         worker = TakeWorker(*model_args)  # in this process: it writes into --out itself
         worker.start()
-        run_local(pending, worker, lambda unit: unit.request(runner), recorder)
+        run_local(pending, worker, Unit.request, recorder)
     elif pending:
         ray, shape = join_cluster(args)
         pool = RayPool((*model_args, marker, args.collect), shape, args.retries)
-        run_on_ray(ray, pending, pool, lambda unit: unit.request(runner), recorder)
+        run_on_ray(ray, pending, pool, Unit.request, recorder)
     manifest.write_csv()
     _summary(tally, out, log_file)
     return 1 if tally.failed else 0
 
 
-def runner_for(args: argparse.Namespace, library: PresetLibrary) -> EngineRunner:
+def planner_for(args: argparse.Namespace, library: PresetLibrary) -> JobPlanner:
     """The bridge's planner for this batch: inputs from the list's folder and --root folders only."""
     inputs = tuple(dict.fromkeys(folder.resolve() for folder in [args.jobs.parent, *args.root]))
-    loader = model_loader(args.device, args.dtype, args.allow_pickle)
-    return EngineRunner(loader, args.model, FileRoots(inputs, args.out.resolve()), TempoState(), library)
+    return JobPlanner(FileRoots(inputs, args.out.resolve()), TempoState(), library)
 
 
 def _defaults(args: argparse.Namespace) -> dict[str, Any]:

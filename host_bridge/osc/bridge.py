@@ -16,22 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from ..home import soundloom_version
+from ..jobs.errors import FAILED, INTERRUPTED, NOT_FOUND, UNAUTHORIZED, UNAVAILABLE, JobError
+from ..jobs.runner import JobRunner
 from ..logs import Tally, where_logged
 from . import job as states
 from .job import Job, JobDone, JobEvent, JobFailed, JobPreview, JobProgress, JobQueued, ResultFile
 from .job_queue import JobQueue
 from .journal import Journal, JournalEntry
 from .protocol import (
-    FAILED,
-    INTERRUPTED,
     LICENCE_DETAIL,
     MAX_REQUEST_ID,
-    NOT_FOUND,
     PREFIX,
-    UNAUTHORIZED,
-    UNAVAILABLE,
     Command,
-    ProtocolError,
     is_reply,
     parse,
     reply_port_of,
@@ -39,7 +35,6 @@ from .protocol import (
     token_of,
 )
 from .recovery import finished_takes, remove_partial_takes
-from .runner import EngineRunner
 from .spool import SpoolReply
 from .transport import ReplyTarget
 
@@ -51,7 +46,7 @@ RESTART_POLICIES = ("fail", "rerun")
 class Bridge:
     def __init__(
         self,
-        runner: EngineRunner,
+        runner: JobRunner,
         journal: Journal,
         capacity: int = 32,
         make_udp_reply: Callable[[str, int], ReplyTarget] | None = None,
@@ -119,7 +114,7 @@ class Bridge:
                 self.submit(command, reply)
             else:
                 self._answer(command, reply)
-        except ProtocolError as error:
+        except JobError as error:
             reply.send(PREFIX + "error", [error.request_id, error.code, error.message])
         except Exception as error:  # a fault of ours or of the disk: this message fails, the bridge serves on
             log.exception("a message to %.80s failed", address)
@@ -138,9 +133,9 @@ class Bridge:
         )
 
     def submit(self, command: Command, reply: ReplyTarget) -> Job:
-        """Plan, journal and queue a job command; ProtocolError says why it was refused."""
+        """Plan, journal and queue a job command; JobError says why it was refused."""
         with self._submit_lock:
-            self.runner.plan(command)
+            self.runner.plan(command.spec(), command.request_id)
             job = self.queue.submit(
                 command,
                 reply,
@@ -165,18 +160,16 @@ class Bridge:
         elif kind == "cancel":
             if not self.queue.cancel(command.request_id):
                 # Not under the job's id: a client waiting for that job must not read it as its end.
-                raise ProtocolError(
-                    NOT_FOUND, f"cancel: no queued or running request {command.request_id!r}", ""
-                )
+                raise JobError(NOT_FOUND, f"cancel: no queued or running request {command.request_id!r}", "")
         elif kind == "status":
             reply.send(PREFIX + "status", self._status(command.request_id))
         elif kind == "tempo":
-            tempo = self.runner.tempo.current
+            tempo = self.runner.planner.tempo.current
             if "bpm" in command.options:
-                tempo = self.runner.tempo.update(command.options)
+                tempo = self.runner.planner.tempo.update(command.options)
             reply.send(PREFIX + "tempo", [tempo.bpm, tempo.beats_per_bar, tempo.source, tempo.beat_unit])
         elif kind == "presets":
-            library = self.runner.library
+            library = self.runner.planner.library
             for preset_kind, entries in (("effect", library.effects), ("prompt", library.prompts)):
                 if command.prompt in ("", preset_kind):
                     names = sorted(entry.preset.name for entry in entries.values())
@@ -191,7 +184,7 @@ class Bridge:
     def _status(self, request_id: str) -> list[Any]:
         if not request_id:
             queued, running = self.queue.counts()
-            tempo = self.runner.tempo.current
+            tempo = self.runner.planner.tempo.current
             counts = [states.QUEUED, queued, states.RUNNING, running]
             return ["", *counts, "bpm", tempo.bpm, "dropped", self.dropped()]
         active = self.queue.status(request_id)
@@ -199,7 +192,7 @@ class Bridge:
             return [request_id, active[0], active[1]]
         entry = self.journal.latest(request_id)
         if entry is None:
-            raise ProtocolError(NOT_FOUND, "no request with this id in the journal", request_id)
+            raise JobError(NOT_FOUND, "no request with this id in the journal", request_id)
         return [request_id, entry.state, 1.0 if entry.state == states.DONE else 0.0, entry.detail]
 
     def _announce(self, event: JobEvent) -> None:
@@ -247,12 +240,12 @@ class Bridge:
         if on_restart == "rerun":
             try:
                 command = parse(entry.message[0], entry.message[1:])
-                self.runner.plan(command)
+                self.runner.plan(command.spec(), command.request_id)
                 self.journal.set_state(entry.job_id, states.QUEUED)
                 self.queue.submit(command, reply, entry.reply, job_id=entry.job_id, force=True)
                 reply.send(PREFIX + "accepted", [entry.request_id, 0])
                 return
-            except ProtocolError as error:
+            except JobError as error:
                 self._fail(
                     entry, reply, error.code, f"the bridge restarted and could not re-run it: {error.message}"
                 )

@@ -1,5 +1,6 @@
-"""What a job is, what it delivers, and the events of its life, typed: the queue and the bridge emit
-them, the bridge's replies and the app's window watch them.
+"""A queued job (its command, its reply target, its state), and the events of its life, typed: the queue
+and the bridge emit them, the bridge's replies and the app's window watch them. What a job delivers is
+the jobs layer's `ResultFile`.
 
 A job moves queued -> running -> done | failed | cancelled; the journal stores the same state names.
 """
@@ -11,23 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..jobs.runner import ResultFile
+from ..jobs.spec import JobSpec
 from .protocol import Command
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 FINISHED = (DONE, FAILED, CANCELLED)
-
-
-@dataclass(frozen=True)
-class ResultFile:
-    """One delivered file, as a `done` reply describes it."""
-
-    path: str
-    duration_s: float
-    sample_rate: int
-    seed: int | None
-
-    def to_list(self) -> list:
-        return [self.path, self.duration_s, self.sample_rate, self.seed]
 
 
 @dataclass
@@ -44,6 +34,10 @@ class Job:
     @property
     def request_id(self) -> str:
         return self.command.request_id
+
+    @property
+    def spec(self) -> JobSpec:
+        return self.command.spec()
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,12 @@ from typing import Any
 from ...engine.errors import EngineError, GenerationCancelled
 from ...presets import PresetError
 from ..errors import BridgeError
+from ..jobs.errors import BUSY, CANCELLED, DUPLICATE_ID, FAILED, UNAVAILABLE, JobError
 from ..logs import where_logged
 from . import job as states
 from .job import Job, JobDone, JobEvent, JobFailed, JobPreview, JobProgress, ResultFile
 from .journal import Journal, JournalError
-from .protocol import BUSY, CANCELLED, DUPLICATE_ID, FAILED, UNAVAILABLE, Command, ProtocolError
+from .protocol import Command, ProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ class JobQueue:
                     self._active.pop(job.request_id, None)
                 return
             self._finish(JobFailed(job, CANCELLED, "cancelled while running"))
-        except ProtocolError as error:  # the input changed while it waited: refused, as at submission
+        except JobError as error:  # the input changed while it waited: refused, as at submission
             log.info("job %s refused when it ran: %s", job.request_id, error.message)
             self._finish(JobFailed(job, error.code, error.message))
         except (EngineError, BridgeError, PresetError) as error:  # a reason a user can act on

@@ -16,17 +16,20 @@ client author reads; this module is what enforces it.
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...engine import limits
-from ...engine.limits import Limit
-from ..daw.tempo import BPM_RANGE, MAX_BARS
-from ..errors import BridgeError
+from ..jobs.errors import (
+    BAD_ARGUMENTS,
+    BAD_MESSAGE,
+    BAD_VALUE,
+    UNKNOWN_ADDRESS,
+    JobError,
+)
+from ..jobs.options import BEAT_UNITS, JOB_KINDS, JOB_OPTIONS, NEEDS_INPUT, NEEDS_PROMPT, Option
+from ..jobs.spec import JobSpec, beat_unit_problem
 
 PREFIX = "/soundloom/"
-JOB_KINDS = ("generate", "transfer", "inpaint", "extend", "vary")
 QUERY_KINDS = ("cancel", "status", "ping", "presets", "models", "tempo")
 # `/soundloom/models licence` asks for each model's licence too; "license" (US spelling) is taken as well.
 LICENCE_DETAIL = "licence"
@@ -34,114 +37,24 @@ LICENCE_WORDS = (LICENCE_DETAIL, "license")
 # Addresses the bridge only ever sends. One arriving is ignored, never answered: an error reply to it could
 # bounce between the bridge and another peer (or itself) for ever.
 REPLY_KINDS = ("pong", "accepted", "progress", "preview", "result", "done", "error", "take")
-NEEDS_PROMPT = ("generate", "transfer", "inpaint", "extend")
-NEEDS_INPUT = ("transfer", "inpaint", "extend", "vary")
 MAX_REQUEST_ID = 128
 MAX_TEXT = 1000  # prompts, paths and names; longer ones are refused, not truncated
 PRIORITIES = {"daw": 0, "normal": 1, "batch": 2}  # lower runs first; FIFO within a priority
-BEAT_UNITS = (1, 2, 4, 8, 16, 32)  # a time signature's denominator: whole to 32nd notes
-
-# Error codes a client can branch on; the message beside each is for people.
-BAD_MESSAGE = "bad_message"  # not OSC, or an address outside /soundloom/
-UNKNOWN_ADDRESS = "unknown_address"
-BAD_ARGUMENTS = "bad_arguments"  # missing, extra or mistyped arguments
-BAD_VALUE = "bad_value"  # well typed but out of range
-BAD_PATH = "bad_path"  # an input outside the allowed roots, missing, or unreadable
-BUSY = "busy"  # the queue is full
-DUPLICATE_ID = "duplicate_id"
-NOT_FOUND = "not_found"  # cancel/status of an unknown request id
-CANCELLED = "cancelled"
-FAILED = "failed"  # the engine or the render refused or broke; the message says why
-INTERRUPTED = "interrupted"  # the bridge stopped while the job was queued or running
-UNAVAILABLE = "unavailable"  # the bridge cannot take it now (journal or disk full, a fault); try again
-UNAUTHORIZED = "unauthorized"  # the bridge has a token (--token-file) and the request did not carry it
 TOKEN = "token"  # the key of the shared secret; any message may carry it, no command keeps it
 
 
-class ProtocolError(BridgeError):
+class ProtocolError(JobError):
     """A request the bridge refuses; becomes `/soundloom/error request_id code message`."""
 
-    def __init__(self, code: str, message: str, request_id: str = ""):
-        super().__init__(message)
-        self.code, self.message, self.request_id = code, message, request_id
 
-
-@dataclass(frozen=True)
-class Option:
-    kind: type  # float accepts OSC ints too; int refuses floats
-    low: float | None = None
-    high: float | None = None
-    help: str = ""
-    choices: tuple[str, ...] = ()
-
-
-def _limited(limit: Limit, help: str = "") -> Option:
-    """An option whose range is the engine's (engine/limits.py), so OSC refuses what the engine would."""
-    if limit.choices:
-        return Option(str, help=help or " or ".join(limit.choices), choices=limit.choices)
-    return Option(
-        int if limit.whole else float,
-        limit.low,
-        limit.high,
-        f"{help}, {limit.help()}" if help else limit.help(),
-    )
-
-
-# The key/value pairs after the positional arguments. Request fields take their ranges from the engine's
-# table; the rest are the protocol's own (tempo, delivery, input window). Cross-field rules the engine and
-# the render pipeline check come back as `failed`.
+# The key/value pairs after the positional arguments: every job option (jobs/options.py, whose request
+# options take their ranges from the engine's table), and the transport's own. Cross-field rules the engine
+# and the render pipeline check come back as `failed`.
 OPTIONS: dict[str, Option] = {
-    "duration": _limited(limits.DURATION_S, "length"),
-    "bars": Option(float, 0, MAX_BARS, "length in bars at the bridge's tempo (instead of duration)"),
-    "beats": Option(float, 0, 4 * MAX_BARS, "length in beats at the bridge's tempo (adds to bars)"),
-    "bpm": Option(float, *BPM_RANGE, "the tempo for this request's bars/beats (else the bridge's)"),
-    "beats_per_bar": Option(int, 1, 32, "with bpm: the time signature's numerator"),
-    "beat_unit": Option(int, 1, 32, "with bpm: the time signature's denominator (4 unless given)"),
-    "seed": _limited(limits.SEED),
-    "steps": _limited(limits.STEPS),
-    "guidance": _limited(limits.GUIDANCE_SCALE, "classifier-free guidance scale"),
-    "variations": _limited(limits.VARIATIONS),
-    "negative": Option(str, help="negative prompt"),
-    "transcript": Option(str, help="speech checkpoints: the words to speak"),
-    "model": Option(str, help="one of the bridge's models (/soundloom/models)"),
-    "sampler": _limited(limits.SAMPLER),
-    "loop": Option(int, 0, 1, "1: seamless at the wrap point"),
-    "rerank": Option(int, 0, 1, "1: order the variations by CLAP text-audio score, best first"),
-    "preview": Option(int, 0, 1, "generate, 1: /soundloom/preview replies while the first take is denoised"),
-    "fx": Option(str, help="an effect preset's name"),
-    "rate": Option(int, 8000, 192000, "deliver at this sample rate (the DAW's)"),
-    "channels": Option(str, help="same, mono or stereo"),
-    "loudness": Option(float, -70, 0, "integrated LUFS"),
-    "peak": Option(float, -60, 0, "true-peak normalisation, dBTP"),
-    "bit_depth": Option(str, help="16, 24 or 32f"),
-    "strength": _limited(limits.STRENGTH, "transfer: 0 keeps the clip, 1 is a fresh generation"),
-    "start": Option(float, 0, 3600, "inpaint region start, seconds into the sent region"),
-    "end": Option(float, 0, 3600, "inpaint region end, seconds into the sent region"),
-    "fade": _limited(limits.FADE_S, "crossfade"),
-    "seconds": _limited(limits.EXTEND_S, "extend: how much to add"),
-    "in_offset": Option(float, 0, 86400, "read the input from this many seconds into the file"),
-    "in_length": Option(float, 0, 3600, "read this many seconds of the input"),
+    **JOB_OPTIONS,
     "priority": Option(str, help="daw (default), normal or batch"),
     "reply_port": Option(int, 1, 65535, "send replies to the sender's host at this port"),
     TOKEN: Option(str, help="the bridge's shared secret, when it was started with --token-file"),
-}
-
-# Options that are request fields, by the field they fill (the rest shape delivery, input or routing).
-GENERATION_OPTIONS = {
-    "negative": "negative_prompt",
-    "transcript": "transcript",
-    "steps": "steps",
-    "guidance": "guidance_scale",
-    "seed": "seed",
-    "sampler": "sampler",
-    "variations": "variations",
-}
-EDIT_OPTIONS = {
-    "strength": "strength",
-    "start": "start_s",
-    "end": "end_s",
-    "fade": "fade_s",
-    "seconds": "extend_s",
 }
 
 
@@ -162,6 +75,10 @@ class Command:
     @property
     def priority(self) -> int:
         return PRIORITIES[self.options.get("priority", "daw")]
+
+    def spec(self) -> JobSpec:
+        """The job this message asks for (a job command's options are checked by `parse`)."""
+        return JobSpec.from_options(self.kind, self.prompt, self.input, self.options)
 
     def to_message(self) -> tuple[str, list[Any]]:
         """The message that parses back to this command (journaled jobs are stored this way)."""
@@ -231,18 +148,11 @@ def _parse_job(kind: str, args: list[Any]) -> Command:
 
 
 def _check_job_options(kind: str, options: dict[str, Any], request_id: str) -> None:
-    if "duration" in options and ("bars" in options or "beats" in options):
-        raise ProtocolError(BAD_ARGUMENTS, "give duration, or bars/beats, not both", request_id)
-    if kind != "generate" and ({"duration", "bars", "beats"} & options.keys()):
-        raise ProtocolError(BAD_ARGUMENTS, f"{kind}: the input clip sets the length", request_id)
-    if kind == "inpaint" and not {"start", "end"} <= options.keys():
-        raise ProtocolError(BAD_ARGUMENTS, "inpaint needs start and end (seconds)", request_id)
-    if kind == "extend" and "seconds" not in options:
-        raise ProtocolError(BAD_ARGUMENTS, "extend needs seconds (how much to add)", request_id)
     if options.get("beat_unit", 4) not in BEAT_UNITS:
-        raise ProtocolError(BAD_VALUE, _beat_unit_problem(options["beat_unit"]), request_id)
-    if kind != "generate" and options.get("preview"):
-        raise ProtocolError(BAD_ARGUMENTS, f"{kind}: previews are made for generate only", request_id)
+        raise ProtocolError(BAD_VALUE, beat_unit_problem(options["beat_unit"]), request_id)
+    problems = JobSpec.from_options(kind, "", "", options).shape_problems()
+    if problems:  # options that do not go together: the message's shape, not a value, is wrong
+        raise ProtocolError(BAD_ARGUMENTS, problems[0], request_id)
     if options.get("priority", "daw") not in PRIORITIES:
         raise ProtocolError(
             BAD_VALUE,
@@ -257,16 +167,10 @@ def _parse_tempo(args: list[Any]) -> Command:
     options = {}
     positional = list(itertools.takewhile(lambda value: not isinstance(value, str), args))  # before keys
     for name, value in zip(("bpm", "beats_per_bar", "beat_unit"), positional, strict=False):
-        option = OPTIONS[name]
-        options[name] = _number(value, name, option.kind, option.low, option.high, "")
+        options[name] = _number(value, name, OPTIONS[name], "")
     if options.get("beat_unit", 4) not in BEAT_UNITS:
-        raise ProtocolError(BAD_VALUE, _beat_unit_problem(options["beat_unit"]))
+        raise ProtocolError(BAD_VALUE, beat_unit_problem(options["beat_unit"]))
     return Command("tempo", options=options | _options(args[len(options) :], "tempo", "", ("reply_port",)))
-
-
-def _beat_unit_problem(beat_unit: int) -> str:
-    units = ", ".join(map(str, BEAT_UNITS))
-    return f"beat_unit is a time signature's denominator ({units}), got {beat_unit}"
 
 
 def _request_id(args: list[Any], kind: str) -> str:
@@ -299,19 +203,14 @@ def is_reply(address: str) -> bool:
     return address.startswith(PREFIX) and address[len(PREFIX) :] in REPLY_KINDS
 
 
-def _number(value: Any, name: str, kind: type, low: float | None, high: float | None, request_id: str):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or (kind is int and isinstance(value, float))
-    ):
-        wanted = "an integer (i)" if kind is int else "a number (f or i)"
-        raise ProtocolError(BAD_ARGUMENTS, f"{name} must be {wanted}, got {value!r:.40}", request_id)
-    if not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
-        raise ProtocolError(
-            BAD_VALUE, f"{name} must be between {low:g} and {high:g}, got {value!r:.40}", request_id
-        )
-    return kind(value)
+def _number(value: Any, name: str, option: Option, request_id: str) -> Any:
+    problem = option.type_problem(name, value)
+    if problem is not None:
+        raise ProtocolError(BAD_ARGUMENTS, problem, request_id)
+    problem = option.value_problem(name, value)
+    if problem is not None:
+        raise ProtocolError(BAD_VALUE, problem, request_id)
+    return option.kind(value)
 
 
 def _options(
@@ -331,18 +230,9 @@ def _options(
         if key in options:
             raise ProtocolError(BAD_ARGUMENTS, f"{kind}: option {key} given twice", request_id)
         option = OPTIONS[key]
-        if option.kind is str:
-            if not isinstance(value, str):
-                raise ProtocolError(BAD_ARGUMENTS, f"{key} must be a string, got {value!r:.40}", request_id)
-            options[key] = _text(value, key, request_id)
-            if option.choices and value not in option.choices:
-                raise ProtocolError(
-                    BAD_VALUE,
-                    f"{key} must be one of {', '.join(option.choices)}, got {value!r:.40}",
-                    request_id,
-                )
-        else:
-            options[key] = _number(value, key, option.kind, option.low, option.high, request_id)
+        if option.kind is str and isinstance(value, str):
+            value = _text(value, key, request_id)
+        options[key] = _number(value, key, option, request_id)
     return options
 
 

@@ -22,13 +22,14 @@ from ..delivery.deliver import DRY_FOLDER
 from ..delivery.files import remove_stale_parts
 from ..errors import BridgeError
 from ..home import journal_path, output_folder
+from ..jobs.file_roots import FileRoots
+from ..jobs.planner import JobPlanner
+from ..jobs.runner import JobRunner
 from ..osc_codec import encode
 from .bridge import Bridge
-from .file_roots import FileRoots
 from .job import JobEvent
 from .journal import Journal, JournalEntry
 from .protocol import PREFIX, Command
-from .runner import EngineRunner
 from .spool import SpoolWatcher
 from .transport import ReplyTarget, TcpServer, UdpServer
 
@@ -99,7 +100,8 @@ class BridgeService:
         self.output = settings.output or output_folder()
         roots = FileRoots.make([*settings.roots, self.output], self.output, allow_temp=settings.allow_temp)
         self.tempo = TempoState(Tempo(settings.bpm, 4, "default"))
-        self.runner = EngineRunner(load_model, model_name, roots, self.tempo, model_names=model_names)
+        planner = JobPlanner(roots, self.tempo, model_names=model_names or (lambda: [model_name]))
+        self.runner = JobRunner(load_model, model_name, planner)
         self.journal = Journal(self.journal_path)
         self.udp: UdpServer | None = None
         self.tcp: TcpServer | None = None
@@ -108,7 +110,7 @@ class BridgeService:
             self.journal,
             settings.queue_size,
             make_udp_reply=lambda host, port: self.udp.reply_to(host, port),
-            model_names=self.runner.model_names,
+            model_names=self.runner.planner.model_names,
             dropped=lambda: self.udp.dropped.total if self.udp else 0,
             workers=settings.workers,
             token=settings.token,

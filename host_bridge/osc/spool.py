@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from ..delivery.files import write_text
+from ..jobs.errors import BAD_MESSAGE, DUPLICATE_ID
 from ..logs import Tally
-from .protocol import BAD_MESSAGE, DUPLICATE_ID, PREFIX
+from .protocol import PREFIX
 from .transport import Handler, ReplyTarget
 
 log = logging.getLogger(__name__)

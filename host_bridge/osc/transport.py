@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..jobs.errors import BAD_MESSAGE, BUSY
 from ..logs import Tally
 from ..osc_codec import PacketError, StreamFrames, decode, encode, frame_packet
 from .outbox import Outbox
-from .protocol import BAD_MESSAGE, BUSY
 
 log = logging.getLogger(__name__)
 

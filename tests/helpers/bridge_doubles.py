@@ -1,5 +1,5 @@
 """Doubles for the bridge's in-process tests: a reply target that keeps what it is sent, and a runner that
-does what EngineRunner promises the queue (plan refuses early, run reports progress then delivers)."""
+does what JobRunner promises the queue (plan refuses early, run reports progress then delivers)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 from soundloom.engine.errors import GenerationCancelled
 from soundloom.host_bridge.daw.tempo import Tempo, TempoState
-from soundloom.host_bridge.osc.job import ResultFile
+from soundloom.host_bridge.jobs.planner import JobPlanner
+from soundloom.host_bridge.jobs.runner import ResultFile
 from soundloom.host_bridge.osc.protocol import PREFIX, ProtocolError
 from soundloom.host_bridge.osc.transport import ReplyTarget
 from soundloom.presets import load_library
@@ -32,17 +33,17 @@ class Replies(ReplyTarget):
 
 
 class RunnerDouble:
-    """What the bridge asks of EngineRunner: plan (refuse early), run (report progress, deliver)."""
+    """What the bridge asks of JobRunner: plan (refuse early), run (report progress, deliver); its
+    planner's tempo and presets answer the bridge's queries."""
 
     def __init__(self, fail_with: Exception | None = None, hold: threading.Event | None = None):
         self.fail_with, self.hold = fail_with, hold
-        self.tempo = TempoState(Tempo(120.0, 4, "default"))
-        self.library = load_library()
+        self.planner = JobPlanner(None, TempoState(Tempo(120.0, 4, "default")), load_library())  # type: ignore[arg-type]
         self.ran: list[str] = []
 
-    def plan(self, command: Any) -> None:
-        if command.prompt == "refuse me":
-            raise ProtocolError("bad_value", "the plan refuses this", command.request_id)
+    def plan(self, spec: Any, request_id: str = "") -> None:
+        if spec.prompt == "refuse me":
+            raise ProtocolError("bad_value", "the plan refuses this", request_id)
 
     def run(self, job: Any, progress: Any, preview: Any) -> list[ResultFile]:
         if self.hold is not None:

@@ -16,9 +16,10 @@ from soundloom.host_bridge.daw.tempo import Tempo, TempoState
 from soundloom.host_bridge.delivery import files
 from soundloom.host_bridge.delivery.deliver import Delivery, write_takes
 from soundloom.host_bridge.delivery.files import OutputError, write_wav
-from soundloom.host_bridge.osc.file_roots import FileRoots
-from soundloom.host_bridge.osc.protocol import PREFIX, ProtocolError, parse
-from soundloom.host_bridge.osc.runner import EngineRunner
+from soundloom.host_bridge.jobs.errors import JobError
+from soundloom.host_bridge.jobs.file_roots import FileRoots
+from soundloom.host_bridge.jobs.planner import JobPlanner
+from soundloom.host_bridge.osc.protocol import PREFIX, parse
 from soundloom.presets import EffectChain, ExportSettings
 from soundloom.presets.loudness import integrated_loudness, true_peak_dbtp
 
@@ -140,38 +141,43 @@ def test_argparse_errors_are_one_line() -> None:
 
 
 @pytest.fixture
-def runner(tmp_path: Path) -> EngineRunner:
+def planner(tmp_path: Path) -> JobPlanner:
     roots = FileRoots.make([tmp_path], tmp_path / "out", allow_temp=False)
-    return EngineRunner(lambda name: None, "unused", roots, TempoState(Tempo(120.0, 4, "default")))
+    return JobPlanner(roots, TempoState(Tempo(120.0, 4, "default")))
 
 
-def refusal(runner: EngineRunner, path: Path, *options) -> ProtocolError:
-    with pytest.raises(ProtocolError) as refused:
-        runner.plan(parse(PREFIX + "transfer", ["t1", str(path), "rain", *options]))
+def plan(planner: JobPlanner, path: Path, *options) -> None:
+    """Plan a transfer of `path` as the bridge does: the OSC message, parsed, as a JobSpec."""
+    planner.plan(parse(PREFIX + "transfer", ["t1", str(path), "rain", *options]).spec(), "t1")
+
+
+def refusal(planner: JobPlanner, path: Path, *options) -> JobError:
+    with pytest.raises(JobError) as refused:
+        plan(planner, path, *options)
     return refused.value
 
 
-def test_inputs_are_refused_for_what_they_are(runner: EngineRunner, tmp_path: Path) -> None:
+def test_inputs_are_refused_for_what_they_are(planner: JobPlanner, tmp_path: Path) -> None:
     """Defect 12: 8 channels read as bad_path; FIFOs and folders as "no such file"; NaN failed late."""
     sf.write(tmp_path / "octo.wav", np.zeros((4800, 8), np.float32), 48000)
-    error = refusal(runner, tmp_path / "octo.wav")
+    error = refusal(planner, tmp_path / "octo.wav")
     assert (error.code, error.message.split(": ")[1]) == (
         "bad_value",
         "8 ch at 48000 Hz; mono/stereo, 8-192 kHz",
     )
     os.mkfifo(tmp_path / "pipe.wav")
-    assert refusal(runner, tmp_path / "pipe.wav").message.endswith("a named pipe (FIFO), not an audio file")
+    assert refusal(planner, tmp_path / "pipe.wav").message.endswith("a named pipe (FIFO), not an audio file")
     (tmp_path / "folder.wav").mkdir()
-    assert refusal(runner, tmp_path / "folder.wav").message.endswith("a folder, not an audio file")
+    assert refusal(planner, tmp_path / "folder.wav").message.endswith("a folder, not an audio file")
     nan = np.zeros((48000, 1), np.float32)
     nan[30000] = np.nan
     sf.write(tmp_path / "nan.wav", nan, 48000, subtype="FLOAT")
-    error = refusal(runner, tmp_path / "nan.wav")
+    error = refusal(planner, tmp_path / "nan.wav")
     assert (error.code, error.message.split(": ")[1]) == (
         "bad_value",
         "the audio holds NaN or infinite samples",
     )
     sf.write(tmp_path / "fine.wav", np.zeros((48000, 1), np.float32), 48000, subtype="FLOAT")
-    runner.plan(parse(PREFIX + "transfer", ["t1", str(tmp_path / "fine.wav"), "rain"]))  # accepted
+    plan(planner, tmp_path / "fine.wav")  # accepted
     before_nan = ["in_offset", 0.0, "in_length", 0.5]  # the NaN is at 0.625 s: outside the region sent
-    runner.plan(parse(PREFIX + "transfer", ["t1", str(tmp_path / "nan.wav"), "rain", *before_nan]))
+    plan(planner, tmp_path / "nan.wav", *before_nan)

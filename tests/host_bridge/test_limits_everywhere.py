@@ -8,21 +8,31 @@ from pathlib import Path
 
 import pytest
 from soundloom.engine import GenerationRequest
-from soundloom.engine.limits import DURATION_S, GUIDANCE_SCALE, SAMPLER, SEED, STEPS, VARIATIONS, Limit
+from soundloom.engine.limits import ETA, GENERATION_LIMITS, SAMPLER, Limit
 from soundloom.host_bridge.cli import main
 from soundloom.host_bridge.osc.protocol import PREFIX, ProtocolError, parse
 from soundloom.presets import PresetError
 from soundloom.presets.prompts import parse_prompt_preset
 
-# limit, OSC key, prompt preset key, CLI flag
-SURFACES = [
-    (DURATION_S, "duration", "duration_s", "--duration"),
-    (STEPS, "steps", "steps", "--steps"),
-    (GUIDANCE_SCALE, "guidance", "guidance_scale", "--guidance"),
-    (VARIATIONS, "variations", "variations", "--variations"),
-    (SEED, "seed", None, "--seed"),
-    (SAMPLER, "sampler", "sampler", "--sampler"),
-]
+# Each row of the table says what every surface calls it; nothing here repeats those names.
+SURFACES = [(limit, limit.osc, limit.preset or None, limit.cli) for limit in GENERATION_LIMITS]
+# A value that is only allowed beside another: eta means something to the ddim sampler alone.
+COMPANIONS = {ETA.field: {SAMPLER.field: "ddim"}}
+
+
+def companions(limit: Limit) -> dict[str, object]:
+    return COMPANIONS.get(limit.field, {})
+
+
+def as_keys(limit: Limit) -> list:
+    """The companion fields as OSC key/value pairs."""
+    by_field = {row.field: row for row in GENERATION_LIMITS}
+    return [item for name, value in companions(limit).items() for item in (by_field[name].osc, value)]
+
+
+def as_flags(limit: Limit) -> list[str]:
+    by_field = {row.field: row for row in GENERATION_LIMITS}
+    return [item for name, value in companions(limit).items() for item in (by_field[name].cli, str(value))]
 
 
 def edge_values(limit: Limit) -> list[tuple[object, bool]]:
@@ -35,12 +45,12 @@ def edge_values(limit: Limit) -> list[tuple[object, bool]]:
 
 
 def engine_allows(limit: Limit, value: object) -> bool:
-    return not GenerationRequest("rain", **{limit.field: value}).problems()
+    return not GenerationRequest("rain", **{limit.field: value, **companions(limit)}).problems()
 
 
-def osc_allows(key: str, value: object) -> bool:
+def osc_allows(limit: Limit, value: object) -> bool:
     try:
-        parse(PREFIX + "generate", ["id", "rain", key, value])
+        parse(PREFIX + "generate", ["id", "rain", limit.osc, value, *as_keys(limit)])
     except ProtocolError:
         return False
     return True
@@ -54,12 +64,13 @@ def preset_allows(key: str, value: object) -> bool:
     return True
 
 
-def cli_allows(flag: str, value: object, tmp_path: Path, capsys: pytest.CaptureFixture) -> bool:
+def cli_allows(limit: Limit, value: object, tmp_path: Path, capsys: pytest.CaptureFixture) -> bool:
     """The CLI checks the request before it loads a model: a refused value names the limit, an allowed
     one gets as far as the (missing) model."""
     missing = tmp_path / "no-such-model"
+    out = str(tmp_path / "o.wav")
     code = main(
-        ["generate", "rain", "--model", str(missing), "--out", str(tmp_path / "o.wav"), flag, str(value)]
+        ["generate", "rain", "--model", str(missing), "--out", out, limit.cli, str(value), *as_flags(limit)]
     )
     error = capsys.readouterr().err
     assert code == 2
@@ -69,8 +80,8 @@ def cli_allows(flag: str, value: object, tmp_path: Path, capsys: pytest.CaptureF
 @pytest.mark.parametrize(("limit", "osc_key", "preset_key", "flag"), SURFACES, ids=[s[1] for s in SURFACES])
 def test_every_surface_draws_the_same_line(limit, osc_key, preset_key, flag, tmp_path, capsys) -> None:
     for value, allowed in edge_values(limit):
-        seen = {"engine": engine_allows(limit, value), "osc": osc_allows(osc_key, value)}
-        seen["cli"] = cli_allows(flag, value, tmp_path, capsys)
+        seen = {"engine": engine_allows(limit, value), "osc": osc_allows(limit, value)}
+        seen["cli"] = cli_allows(limit, value, tmp_path, capsys)
         if preset_key is not None:
             seen["preset"] = preset_allows(preset_key, value)
         assert seen == dict.fromkeys(seen, allowed), f"{limit.field}={value!r}"

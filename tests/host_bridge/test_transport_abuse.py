@@ -146,7 +146,7 @@ def test_a_journal_that_cannot_be_written_refuses_one_request_and_udp_serves_on(
 def test_a_handler_that_raises_costs_that_message_only(
     stack: Stack, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
-    def broken(command: Any) -> None:
+    def broken(spec: Any, request_id: str = "") -> None:  # the runner's plan(spec, request_id)
         raise KeyError("surprise")
 
     monkeypatch.setattr(stack.bridge.runner, "plan", broken)

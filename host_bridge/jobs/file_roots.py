@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...engine.clip import file_problem
-from .protocol import BAD_PATH, ProtocolError
+from .errors import BAD_PATH, JobError
 
 
 @dataclass(frozen=True)
@@ -30,24 +30,24 @@ class FileRoots:
         return cls(tuple(dict.fromkeys(folder.resolve() for folder in folders)), output.resolve())
 
     def input_file(self, path_text: str, request_id: str = "") -> Path:
-        """The resolved input path, or ProtocolError(bad_path) saying why not."""
+        """The resolved input path, or JobError(bad_path) saying why not."""
         if not path_text or "\x00" in path_text:
-            raise ProtocolError(BAD_PATH, "the input path is empty or holds NUL", request_id)
+            raise JobError(BAD_PATH, "the input path is empty or holds NUL", request_id)
         path = Path(os.path.expanduser(path_text))
         if not path.is_absolute():
-            raise ProtocolError(BAD_PATH, f"{path_text[:200]}: send an absolute path", request_id)
+            raise JobError(BAD_PATH, f"{path_text[:200]}: send an absolute path", request_id)
         try:
             resolved = path.resolve(strict=True)
         except (OSError, RuntimeError):
-            raise ProtocolError(BAD_PATH, f"{path_text[:200]}: no such file", request_id) from None
+            raise JobError(BAD_PATH, f"{path_text[:200]}: no such file", request_id) from None
         if not any(resolved.is_relative_to(root) for root in self.inputs):
             roots = ", ".join(str(root) for root in self.inputs) or "none configured"
-            raise ProtocolError(
+            raise JobError(
                 BAD_PATH,
                 f"{path_text[:200]} is outside the allowed input folders ({roots}); add --root",
                 request_id,
             )
         problem = file_problem(resolved)
         if problem is not None:
-            raise ProtocolError(BAD_PATH, f"{path_text[:200]}: {problem}", request_id)
+            raise JobError(BAD_PATH, f"{path_text[:200]}: {problem}", request_id)
         return resolved

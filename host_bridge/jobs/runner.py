@@ -1,0 +1,150 @@
+"""One runner for every surface that queues jobs (the bridge, the app, a batch): it holds the loaded
+engine, plans each job again when it starts (the input file or the output folder may have changed while
+it waited), runs it with progress, previews and cancel, and delivers its files.
+
+The bridge side of the boundary: it builds plain GenerationRequest/EditRequest objects and calls the
+engine's `generate`/`edit` (engine/api.py); it never touches the model's modules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from ...engine import GeneratedAudio
+from ...engine.api import Engine
+from ...engine.licence import Licence, licence_of
+from ..delivery.deliver import deliver
+from ..delivery.files import OutputError, slug, write_wav
+from ..engine_loader import EngineLoader
+from .planner import JobPlanner, Plan
+from .spec import JobSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    """One delivered file, as a `done` reply describes it."""
+
+    path: str
+    duration_s: float
+    sample_rate: int
+    seed: int | None
+
+    def to_list(self) -> list:
+        return [self.path, self.duration_s, self.sample_rate, self.seed]
+
+
+class RunningJob(Protocol):
+    """What the runner needs of a queued job (the bridge's `Job` is one)."""
+
+    cancel: threading.Event
+    # Called with the [take, dry take or None] files a delivery is about to write, before it writes them.
+    record_outputs: Callable[[list[list[str | None]]], None]
+
+    @property
+    def request_id(self) -> str: ...
+
+    @property
+    def spec(self) -> JobSpec: ...
+
+
+class JobRunner:
+    """Holds the loaded engine and the planner.
+
+    `load_model(name)` loads a model by name; the planner's `model_names()` are the names a job's `model`
+    may pick (the bridge's models: what `serve --model` named, or the app's model list). One model is
+    loaded at a time; a job naming another loads it in place of the current one.
+    """
+
+    def __init__(self, load_model: EngineLoader, model_name: str, planner: JobPlanner):
+        self._load_model, self.model_name, self.planner = load_model, model_name, planner
+        self._model: Engine | None = None
+        self._model_lock = threading.Lock()
+
+    @property
+    def model(self) -> Engine:
+        with self._model_lock:
+            if self._model is None:
+                self._model = self._load_model(self.model_name)
+            return self._model
+
+    def use_model(self, name: str) -> None:
+        """Load another model for the next job (the running one keeps the model it has)."""
+        with self._model_lock:
+            if name != self.model_name:
+                self.model_name, self._model = name, None
+
+    def model_licence(self, name: str) -> Licence:
+        """What a model's card says of its licence: the loaded model's, or read from its folder or the
+        Hugging Face cache without loading it (nothing is downloaded for this)."""
+        model = self._model
+        if name == self.model_name and isinstance(getattr(model, "licence", None), Licence):
+            return model.licence
+        return licence_of(name)
+
+    def model_status(self) -> dict[str, Any] | None:
+        """The loaded model's facts (`status()`), or None while none is loaded."""
+        model = self._model  # no lock: it is held for the whole of a load, and a status line must not wait
+        return model.status() if model is not None and hasattr(model, "status") else None
+
+    def plan(self, spec: JobSpec, request_id: str = "") -> Plan:
+        return self.planner.plan(spec, request_id)
+
+    def run(
+        self, job: RunningJob, progress: Callable[[int, int], None], preview: Callable[[str, float], None]
+    ) -> list[ResultFile]:
+        plan = self.plan(job.spec, job.request_id)  # again: the input or the output folder may have changed
+        if plan.model is not None:
+            self.use_model(plan.model)
+        model = self.model
+        if plan.input_path is None:
+            results = self._generate(job, plan, progress, preview)
+        else:
+            results = model.edit(plan.edit_request(plan.read_clip()), progress, job.cancel)
+        delivered = deliver(results, self.planner.roots.output, plan.delivery, planned=job.record_outputs)
+        return [
+            ResultFile(
+                str(item.path), item.rendered.duration_s, item.rendered.sample_rate, item.provenance["seed"]
+            )
+            for item in delivered
+        ]
+
+    def _generate(
+        self,
+        job: RunningJob,
+        plan: Plan,
+        progress: Callable[[int, int], None],
+        preview: Callable[[str, float], None],
+    ) -> list[GeneratedAudio]:
+        model = self.model
+        if not plan.spec.preview:
+            return model.generate(plan.generation, progress=progress, cancel=job.cancel)
+        # OUTPUT/previews/SLUG-DIGEST.wav: a digest of the id, so two ids that slug alike never share it.
+        digest = hashlib.sha1(job.request_id.encode("utf-8", "replace")).hexdigest()[:8]
+        path = self.planner.roots.output / "previews" / f"{slug(job.request_id, 40)}-{digest}.wav"
+
+        def write(waveform: np.ndarray, fraction: float) -> None:
+            # Over the job's last preview, atomically (a DAW playing it never reads half a file). One that
+            # cannot be written is logged and skipped: the take matters, not its preview.
+            try:
+                path.parent.mkdir(exist_ok=True)
+                write_wav(path, waveform, model.sample_rate, overwrite=True)
+            except (OSError, OutputError) as error:
+                log.warning("job %s: preview not written: %s", job.request_id, error)
+                return
+            preview(str(path), fraction)
+
+        try:
+            return model.generate(plan.generation, progress=progress, cancel=job.cancel, preview=write)
+        finally:  # the take supersedes it: a preview lives until the job's done or error
+            with contextlib.suppress(OSError):  # (on Windows a player may still hold it open)
+                path.unlink(missing_ok=True)
