@@ -14,7 +14,7 @@ from typing import Any
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from ..engine.licence import Licence
-from ..host_bridge.osc.protocol import PREFIX, Command, parse
+from ..host_bridge.jobs.spec import JobSpec
 from ..host_bridge.osc.service import BridgeService
 from ..host_bridge.osc.transport import ReplyTarget
 
@@ -55,14 +55,9 @@ class BridgeLink(QObject):
     def default_osc_port(self) -> int:
         return self.service.settings.osc_port
 
-    def submit(self, kind: str, request_id: str, values: list[str], options: dict[str, Any]) -> Command:
-        """Check and queue a job exactly as an OSC request would be; ProtocolError says what is wrong."""
-        args: list[Any] = [request_id, *values]
-        for key, value in options.items():
-            args += [key, value]
-        command = parse(PREFIX + kind, args)
-        self.service.submit(command, AppReply())
-        return command
+    def submit(self, request_id: str, spec: JobSpec) -> None:
+        """Check and queue a job exactly as an OSC request would be; JobError says what is wrong."""
+        self.service.submit_spec(request_id, spec, AppReply())
 
     def cancel(self, request_id: str) -> bool:
         return self.service.cancel(request_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from PyQt6.QtCore import QSettings, Qt, QTimer
@@ -18,6 +19,7 @@ from PyQt6.QtWidgets import QLabel, QListWidget, QMainWindow, QSplitter, QTabWid
 
 from ..engine.licence import Licence
 from ..host_bridge.jobs.errors import JobError
+from ..host_bridge.jobs.spec import JobSpec
 from ..host_bridge.osc.job import JobDone
 from ..presets import PresetLibrary
 from .background import run_in_background
@@ -158,13 +160,13 @@ class MainWindow(QMainWindow):
             self.show_message("type a prompt first: what should it sound like?")
             self.ask.prompt.setFocus()
             return None
-        options = self.ask.generation_options()
-        if options is None:
+        fields = self.ask.generation_fields()
+        if fields is None:
             return None
         if self.ask.loop.isChecked():
-            options["loop"] = 1
-        options["preview"] = 1  # hear the take while it is denoised (the jobs panel's preview strip)
-        return self.submit("generate", [prompt], options | self.ask.length_options())
+            fields["loop"] = True
+        fields["preview"] = True  # hear the take while it is denoised (the jobs panel's preview strip)
+        return self.submit(JobSpec("generate", prompt, **fields, **self.ask.length_fields()))
 
     def edit_clip(self, kind: str) -> str | None:
         if self.clip.clip_path is None:
@@ -174,22 +176,27 @@ class MainWindow(QMainWindow):
         if kind != "vary" and not prompt:
             self.show_message(f"{kind}: type a prompt in the Ask tab first")
             return None
-        options = self.ask.sampling_options() if kind == "vary" else self.ask.generation_options()
-        own = self.clip.edit_options(kind)
-        if options is None or own is None:
+        fields = self.ask.sampling_fields() if kind == "vary" else self.ask.generation_fields()
+        own = self.clip.edit_fields(kind)
+        if fields is None or own is None:
             return None
         if self.ask.loop.isChecked() and kind in ("transfer", "vary"):
-            options["loop"] = 1
-        values = [self.clip.clip_path] if kind == "vary" else [self.clip.clip_path, prompt]
-        return self.submit(kind, values, options | own)
+            fields["loop"] = True
+        prompt = "" if kind == "vary" else prompt
+        return self.submit(JobSpec(kind, prompt, self.clip.clip_path, **fields, **own))
 
-    def submit(self, kind: str, values: list[str], options: dict[str, Any]) -> str | None:
-        """Queue a job with the export settings; a re-run's own recorded export options win."""
+    def submit(self, spec: JobSpec) -> str | None:
+        """Queue a job with the export settings; a re-run's own recorded export settings win."""
         request_id = f"app-{uuid.uuid4().hex[:10]}"
+        export = {
+            name: value
+            for name, value in self.settings_panel.export_fields().items()
+            if getattr(spec, name) is None
+        }
         try:
-            self.link.submit(kind, request_id, values, self.settings_panel.export_options() | options)
+            self.link.submit(request_id, replace(spec, **export))
         except JobError as error:
-            self.show_message(f"{kind}: {error.message}")
+            self.show_message(f"{spec.operation}: {error.message}")
             return None
         return request_id
 

@@ -200,43 +200,43 @@ class AskPanel(QWidget):
         self.licence.setText(text)
         self.licence.setToolTip(licence.evidence or licence.source)
 
-    def sampling_options(self) -> dict[str, Any] | None:
-        """The OSC options every job takes (vary has no prompt to rank by); None when the seed is bad."""
+    def sampling_fields(self) -> dict[str, Any] | None:
+        """The JobSpec fields every job takes (vary has no prompt to rank by); None when the seed is bad."""
         if not self.seed_locked.isChecked():
             self.seed.setValue(random.randrange(NEW_SEEDS))
         seed = self.seed.value()
         if seed is None:
             self.message.emit(f"the seed must be a whole number between {SEED.span()}")
             return None
-        options: dict[str, Any] = {
+        fields: dict[str, Any] = {
             "seed": seed,
             "steps": self.steps.value(),
-            "guidance": self.guidance.value(),
+            "guidance_scale": self.guidance.value(),
             "sampler": self.sampler.currentText(),
             "variations": self.variations.value(),
         }
         if self.negative.text().strip():
-            options["negative"] = self.negative.text().strip()
+            fields["negative_prompt"] = self.negative.text().strip()
         if self.transcript.text().strip():
-            options["transcript"] = self.transcript.text().strip()
-        return options
+            fields["transcript"] = self.transcript.text().strip()
+        return fields
 
-    def generation_options(self) -> dict[str, Any] | None:
-        """sampling_options plus ranking by the prompt and the loop (everything but vary)."""
-        options = self.sampling_options()
-        if options is not None and self.rerank.isChecked() and self.variations.value() > 1:
-            options["rerank"] = 1
-        if options is not None and self.fx:
-            options["fx"] = self.fx
-        return options
+    def generation_fields(self) -> dict[str, Any] | None:
+        """sampling_fields plus ranking by the prompt and the effect preset (everything but vary)."""
+        fields = self.sampling_fields()
+        if fields is not None and self.rerank.isChecked() and self.variations.value() > 1:
+            fields["rerank"] = True
+        if fields is not None and self.fx:
+            fields["fx"] = self.fx
+        return fields
 
-    def length_options(self) -> dict[str, Any]:
+    def length_fields(self) -> dict[str, Any]:
         if self.length_unit.currentText() == "bars":
-            options: dict[str, Any] = {"bars": self.duration.value()}
+            fields: dict[str, Any] = {"bars": self.duration.value()}
             if not self.use_daw_tempo.isChecked():
-                options["bpm"] = self.bpm.value()
-            return options
-        return {"duration": self.duration.value()}
+                fields["bpm"] = self.bpm.value()
+            return fields
+        return {"duration_s": self.duration.value()}
 
     def prompt_text(self) -> str:
         return self.prompt.toPlainText().strip()

@@ -98,16 +98,17 @@ class ClipPanel(QWidget):
         )
         self.selection_label.setText(text)
 
-    def edit_options(self, kind: str) -> dict[str, Any] | None:
-        """The operation's own options (strength, seconds, region); None with a message when it cannot run."""
+    def edit_fields(self, kind: str) -> dict[str, Any] | None:
+        """The operation's own JobSpec fields (strength, seconds, region); None with a message when it
+        cannot run."""
         if kind == "transfer":
             return {"strength": self.strength_value()}
         if kind == "extend":
-            return {"seconds": self.extend_seconds.value()}
+            return {"extend_s": self.extend_seconds.value()}
         if kind == "inpaint":
             if self.view.selection is None:
                 self.message.emit("inpaint: drag over the clip's waveform to select the region to replace")
                 return None
             start, end = self.view.selection
-            return {"start": start, "end": end}
+            return {"start_s": start, "end_s": end}
         return {}

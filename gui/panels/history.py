@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import (
@@ -21,6 +20,7 @@ from PyQt6.QtWidgets import (
 )
 
 from ...engine.limits import NEW_SEEDS
+from ...host_bridge.jobs.spec import JobSpec
 from ..history import History, JobRecord
 from ..jobs_model import HistoryModel
 from ..takes import Take
@@ -30,9 +30,9 @@ class HistoryPanel(QWidget):
     take_found = pyqtSignal(object)  # a stored Take whose file is still there
     message = pyqtSignal(str)
 
-    def __init__(self, history: History, submit: Callable[[str, list[str], dict[str, Any]], str | None]):
+    def __init__(self, history: History, submit: Callable[[JobSpec], str | None]):
         super().__init__()
-        self.history, self.submit = history, submit  # submit(kind, values, options) -> request id
+        self.history, self.submit = history, submit  # submit(JobSpec) -> request id
         self.search = QLineEdit(placeholderText="search prompts, kinds, ids")
         self.search.textChanged.connect(self.refresh)
         self.model = HistoryModel()
@@ -83,7 +83,6 @@ class HistoryPanel(QWidget):
         options.pop("reply_port", None)
         if new_seed:
             options["seed"] = random.randrange(NEW_SEEDS)
-        values = {"generate": [record.prompt], "vary": [record.input]}.get(
-            record.kind, [record.input, record.prompt]
-        )
-        return self.submit(record.kind, values, options)
+        prompt = "" if record.kind == "vary" else record.prompt
+        given = "" if record.kind == "generate" else record.input
+        return self.submit(JobSpec.from_options(record.kind, prompt, given, options))

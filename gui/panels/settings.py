@@ -88,13 +88,13 @@ class SettingsPanel(QWidget):
         self.player.device = self.device_choice.currentData()
         self.save()
 
-    def export_options(self) -> dict[str, Any]:
-        """The export settings as a job's OSC options."""
+    def export_fields(self) -> dict[str, Any]:
+        """The export settings as a JobSpec's fields."""
         export = self.export_settings()
-        options: dict[str, Any] = {"rate": export.sample_rate, "bit_depth": export.bit_depth}
+        fields: dict[str, Any] = {"rate": export.sample_rate, "bit_depth": export.bit_depth}
         if export.loudness_lufs is not None:
-            options["loudness"] = export.loudness_lufs
-        return options
+            fields["loudness"] = export.loudness_lufs
+        return fields
 
     def export_settings(self) -> ExportSettings:
         loudness = self.export_loudness.value()

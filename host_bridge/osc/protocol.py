@@ -92,6 +92,13 @@ class Command:
         return PREFIX + self.kind, args
 
 
+def job_command(request_id: str, spec: JobSpec) -> Command:
+    """The command a JobSpec is on the wire, parsed as an OSC request would be (the same checks and words,
+    and what the journal keeps); ProtocolError says what is wrong."""
+    unchecked = Command(spec.operation, request_id, spec.prompt, spec.input, spec.options())
+    return parse(*unchecked.to_message())
+
+
 def parse(address: Any, args: list[Any]) -> Command:
     """Check one message against the address space; raise ProtocolError with a specific reason."""
     if not isinstance(address, str) or not address.startswith(PREFIX):

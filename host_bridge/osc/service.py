@@ -25,11 +25,12 @@ from ..home import journal_path, output_folder
 from ..jobs.file_roots import FileRoots
 from ..jobs.planner import JobPlanner
 from ..jobs.runner import JobRunner
+from ..jobs.spec import JobSpec
 from ..osc_codec import encode
 from .bridge import Bridge
 from .job import JobEvent
 from .journal import Journal, JournalEntry
-from .protocol import PREFIX, Command
+from .protocol import PREFIX, Command, job_command
 from .spool import SpoolWatcher
 from .transport import ReplyTarget, TcpServer, UdpServer
 
@@ -168,6 +169,10 @@ class BridgeService:
     def submit(self, command: Command, reply: ReplyTarget) -> None:
         """Plan, journal and queue a parsed job command, as an OSC request is; ProtocolError says why not."""
         self.bridge.submit(command, reply)
+
+    def submit_spec(self, request_id: str, spec: JobSpec, reply: ReplyTarget) -> None:
+        """Plan, journal and queue a job, checked as its OSC request would be; JobError says why not."""
+        self.bridge.submit(job_command(request_id, spec), reply)
 
     def cancel(self, request_id: str) -> bool:
         """Cancel a queued or running job; False when there is none with this id."""

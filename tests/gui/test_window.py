@@ -298,8 +298,8 @@ def test_the_ask_widgets_hold_exactly_the_engines_ranges_and_a_preset_applies_wh
         True,
         "music",
     )
-    options = ask_panel.generation_options()
-    assert options["fx"] == "Radio" and options["guidance"] == 30.0 and options["sampler"] == "ddim"
+    fields = ask_panel.generation_fields()
+    assert fields["fx"] == "Radio" and fields["guidance_scale"] == 30.0 and fields["sampler"] == "ddim"
 
 
 # What `import sounddevice` does where libportaudio2 is missing: the module's own words (sounddevice.py,
