@@ -1,10 +1,10 @@
 """A batch's job list: JSONL or CSV lines in, checked bridge commands out, every problem with its line.
 
 A line is one job, in the bridge's own words: `command` (generate by default, or transfer, inpaint,
-extend, vary), `prompt`, `input`, and any of the OSC options (`duration`, `seed`, `variations`, `steps`,
-`guidance`, `negative`, `fx`, `rate`, `loudness`, ...; host_bridge/osc/PROTOCOL.md). Each becomes the
-message the bridge would receive and is parsed by the bridge's parser, so a batch refuses exactly what a
-DAW's request would be refused. A prompt preset with sweeps expands to one job per combination:
+extend, vary), `prompt`, `input`, and any of the job options (`duration`, `seed`, `variations`, `steps`,
+`guidance`, `negative`, `fx`, `rate`, `loudness`, ...; host_bridge/osc/PROTOCOL.md). Each becomes a
+JobSpec checked by the jobs layer's own rules, so a batch refuses exactly what a DAW's request would be
+refused, in the same words. A prompt preset with sweeps expands to one job per combination:
 
     {"preset": "Footsteps", "vars": {"surface": "*", "shoe": ["boots", "heels"]}, "variations": 20}
 
@@ -25,26 +25,19 @@ from typing import Any
 
 from ...presets import PresetError, PresetLibrary
 from ..errors import BridgeError
-from ..osc.protocol import (
-    JOB_KINDS,
-    NEEDS_INPUT,
-    NEEDS_PROMPT,
-    OPTIONS,
-    PREFIX,
-    Command,
-    ProtocolError,
-    parse,
-)
+from ..jobs.errors import JobError
+from ..jobs.options import JOB_KINDS, JOB_OPTIONS, NEEDS_INPUT, NEEDS_PROMPT, text_problem
+from ..jobs.spec import JobSpec
 
 JOB_KEYS = ("command", "prompt", "input", "preset", "vars")
-# OSC options that mean nothing in a batch, and why (a line giving one is refused, not silently ignored).
+# Options that mean nothing in a batch, and why (a line giving one is refused, not silently ignored).
 NOT_IN_BATCH = {
     "model": "a batch renders with one model: give --model",
     "priority": "priority orders a bridge's queue; a batch has none",
     "reply_port": "a batch replies on the terminal",
     "preview": "previews are for auditioning one take in a DAW",
 }
-# A prompt preset's settings, by GenerationRequest field, as the OSC options that set them.
+# A prompt preset's settings, by GenerationRequest field, as the job options that set them.
 PRESET_OPTIONS = {
     "duration_s": "duration",
     "steps": "steps",
@@ -76,10 +69,11 @@ class JobListError(BridgeError):
 
 @dataclass(frozen=True)
 class BatchJob:
-    """One job of the list, checked by the bridge's parser: `line` is where it was written (1-based)."""
+    """One job of the list, checked by the jobs layer: `line` is where it was written (1-based)."""
 
     line: int
-    command: Command
+    request_id: str  # "line N" (or "line N.K", the K-th job of a preset sweep): how the planner names it
+    spec: JobSpec
     preset: str = ""  # the prompt preset it came from, if any
     vars: dict[str, str] = field(default_factory=dict)  # that preset's blanks, as filled
 
@@ -104,7 +98,7 @@ def read_job_list(
     for line, row in rows:
         try:
             jobs += _jobs_of(line, row, path.parent, library, defaults or {})
-        except (ProtocolError, PresetError, LineError) as error:
+        except (JobError, PresetError, LineError) as error:
             problems.append((line, getattr(error, "message", None) or str(error)))
         if len(jobs) > MAX_JOBS:
             problems.append((line, f"the list expands to more than {MAX_JOBS} jobs; split it"))
@@ -159,11 +153,11 @@ def _from_csv(row: dict[str, str | None]) -> dict[str, Any]:
             blank = key[len(CSV_VAR_PREFIX) :].strip()
             values = value if value == SWEEP_ALL else [part.strip() for part in value.split(CSV_SEPARATOR)]
             job.setdefault("vars", {})[blank] = values
-        elif key in OPTIONS and OPTIONS[key].kind is not str:
+        elif key in JOB_OPTIONS and JOB_OPTIONS[key].kind is not str:
             try:
-                job[key] = OPTIONS[key].kind(value)
+                job[key] = JOB_OPTIONS[key].kind(value)
             except ValueError:
-                kind = "an integer" if OPTIONS[key].kind is int else "a number"
+                kind = "an integer" if JOB_OPTIONS[key].kind is int else "a number"
                 raise LineError(f"{key} must be {kind}, got {value!r:.40}") from None
         else:
             job[key] = value
@@ -180,17 +174,17 @@ def _jobs_of(
     for key in row:
         if key in NOT_IN_BATCH:
             raise LineError(f"{key}: {NOT_IN_BATCH[key]}")
-        if key not in JOB_KEYS and key not in OPTIONS:
-            known = ", ".join([*JOB_KEYS, *(k for k in OPTIONS if k not in NOT_IN_BATCH)])
+        if key not in JOB_KEYS and key not in JOB_OPTIONS:
+            known = ", ".join([*JOB_KEYS, *(k for k in JOB_OPTIONS if k not in NOT_IN_BATCH)])
             raise LineError(f"unknown key {str(key)[:40]!r} (known: {known})")
     kind = row.get("command", "generate")
     if kind not in JOB_KINDS:
         raise LineError(f"command must be one of {', '.join(JOB_KINDS)}, got {str(kind)[:40]!r}")
-    options = {key: value for key, value in row.items() if key in OPTIONS}
+    options = {key: value for key, value in row.items() if key in JOB_OPTIONS}
     if "preset" not in row:
         if "vars" in row:
             raise LineError("vars fill a prompt preset's blanks; give preset too")
-        return [BatchJob(line, _command(line, 0, kind, row, _over(defaults, options), folder))]
+        return [BatchJob(line, f"line {line}", _spec(kind, row, _over(defaults, options), folder))]
     if kind != "generate":
         raise LineError(f"a prompt preset makes generate jobs, not {kind}")
     preset = library.prompt(_string(row, "preset"))
@@ -207,7 +201,8 @@ def _jobs_of(
         # The preset's settings over the batch's defaults; the line's own keys over both.
         merged = _over(_over(defaults, from_preset), options)
         job = {**row, "prompt": row.get("prompt", fields["prompt"])}
-        jobs.append(BatchJob(line, _command(line, index, kind, job, merged, folder), preset.name, values))
+        spec = _spec(kind, job, merged, folder)
+        jobs.append(BatchJob(line, f"line {line}.{index}", spec, preset.name, values))
     return jobs
 
 
@@ -244,26 +239,35 @@ def _sweep(vars_: Any, blanks: dict[str, tuple[str, ...]]) -> list[dict[str, str
     ]
 
 
-def _command(
-    line: int, index: int, kind: str, row: dict[str, Any], options: dict[str, Any], folder: Path
-) -> Command:
-    """The bridge message this job is, parsed by the bridge's own parser (same checks, same words)."""
-    request_id = f"line {line}" + (f".{index}" if index else "")
-    args: list[Any] = [request_id]
+def _spec(kind: str, row: dict[str, Any], options: dict[str, Any], folder: Path) -> JobSpec:
+    """The job this line asks for, checked by the jobs layer's rules (the bridge's checks and words)."""
+    path = ""
     if kind in NEEDS_INPUT:
-        text = _string(row, "input")
-        path = Path(text).expanduser()
-        args.append(str(path if path.is_absolute() else folder / path))
+        given = Path(_string(row, "input")).expanduser()
+        path = str(given if given.is_absolute() else folder / given)
     elif "input" in row:
         raise LineError(f"{kind} takes no input")
-    if kind in NEEDS_PROMPT:
-        args.append(_string(row, "prompt"))
-    elif "prompt" in row:
+    prompt = _string(row, "prompt") if kind in NEEDS_PROMPT else ""
+    if kind not in NEEDS_PROMPT and "prompt" in row:
         raise LineError(f"{kind} takes no prompt (it follows the clip)")
+    typed = {}
     for key, value in options.items():
-        # JSON's true/false for the 0/1 switches (loop, rerank): the OSC parser takes integers only.
-        args += [key, int(value) if isinstance(value, bool) and OPTIONS[key].kind is int else value]
-    return parse(PREFIX + kind, args)
+        option = JOB_OPTIONS[key]
+        if isinstance(value, bool) and option.kind is int:  # JSON's true/false for the 0/1 switches
+            value = int(value)
+        problem = option.problem(key, value) or (text_problem(key, value) if option.kind is str else None)
+        if problem is not None:
+            raise LineError(problem)
+        typed[key] = option.kind(value)  # 5 and 5.0 are one duration: the take's key must not differ
+    for name, text in (("prompt", prompt), ("input", path)):
+        problem = text_problem(name, text)
+        if problem is not None:
+            raise LineError(problem)
+    spec = JobSpec.from_options(kind, prompt, path, typed)
+    problems = spec.problems()
+    if problems:
+        raise LineError("; ".join(problems))
+    return spec
 
 
 def _string(row: dict[str, Any], key: str) -> str:

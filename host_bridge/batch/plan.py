@@ -67,7 +67,7 @@ def plan_units(
     occurrences: dict[str, int] = {}
     for job in jobs:
         try:
-            plan = planner.plan(job.command.spec(), job.command.request_id)
+            plan = planner.plan(job.spec, job.request_id)
         except (JobError, PresetError) as error:
             problems.append((job.line, getattr(error, "message", None) or str(error)))
             continue
@@ -88,16 +88,16 @@ def _delivery(job: BatchJob, planned: Delivery, base: Delivery) -> Delivery:
     preset's, else the command line's `--fx`, which may be a preset file), with the command line's names
     and the render settings no OSC key sets. A batch keeps no dry takes: see README "Rendering libraries"."""
     export = replace(planned.export, **{name: getattr(base.export, name) for name in RENDER_ONLY})
-    chain = planned.chain if "fx" in job.command.options else base.chain
+    chain = planned.chain if job.spec.fx is not None else base.chain
     return replace(base, chain=chain, export=export, keep_dry=False)
 
 
 def _job_record(job: BatchJob, plan: Plan, delivery: Delivery, model: str) -> dict[str, Any]:
-    command = job.command
+    spec = job.spec
     record: dict[str, Any] = {
-        "command": command.kind,
-        "prompt": command.prompt,
-        "options": dict(sorted(command.options.items())),
+        "command": spec.operation,
+        "prompt": spec.prompt,
+        "options": dict(sorted(spec.options().items())),
         "model": model,
         "fx": delivery.chain.to_dict() if delivery.chain.active else None,
         "export": delivery.export.to_dict(),
@@ -141,10 +141,10 @@ def name_takes(units: list[Unit], out: Path, model: str, taken: set[str], ours: 
         takes = []
         for take in unit.takes:
             entry = {
-                "prompt": unit.job.command.prompt,
+                "prompt": unit.job.spec.prompt,
                 "seed": take.seed,
                 "variation": take.variation,
-                "operation": unit.job.command.kind,
+                "operation": unit.job.spec.operation,
                 "source_file": str(unit.plan.input_path or ""),
                 "model_id": model,
             }

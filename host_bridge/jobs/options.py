@@ -18,6 +18,18 @@ JOB_KINDS = ("generate", "transfer", "inpaint", "extend", "vary")
 NEEDS_PROMPT = ("generate", "transfer", "inpaint", "extend")
 NEEDS_INPUT = ("transfer", "inpaint", "extend", "vary")
 BEAT_UNITS = (1, 2, 4, 8, 16, 32)  # a time signature's denominator: whole to 32nd notes
+MAX_TEXT = 1000  # prompts, paths and names; longer ones are refused, not truncated
+
+
+def text_problem(name: str, value: str) -> str | None:
+    """Why a prompt, path or name cannot be taken; None when it can."""
+    if len(value) > MAX_TEXT or "\x00" in value:
+        return f"{name} is longer than {MAX_TEXT} characters or holds NUL"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # JSON's "\ud800" alone: no file name, prompt or tokenizer can take it
+        return f"{name} holds an unpaired UTF-16 surrogate"
+    return None
 
 
 @dataclass(frozen=True)

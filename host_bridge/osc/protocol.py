@@ -26,7 +26,15 @@ from ..jobs.errors import (
     UNKNOWN_ADDRESS,
     JobError,
 )
-from ..jobs.options import BEAT_UNITS, JOB_KINDS, JOB_OPTIONS, NEEDS_INPUT, NEEDS_PROMPT, Option
+from ..jobs.options import (
+    BEAT_UNITS,
+    JOB_KINDS,
+    JOB_OPTIONS,
+    NEEDS_INPUT,
+    NEEDS_PROMPT,
+    Option,
+    text_problem,
+)
 from ..jobs.spec import JobSpec, beat_unit_problem
 
 PREFIX = "/soundloom/"
@@ -38,7 +46,6 @@ LICENCE_WORDS = (LICENCE_DETAIL, "license")
 # bounce between the bridge and another peer (or itself) for ever.
 REPLY_KINDS = ("pong", "accepted", "progress", "preview", "result", "done", "error", "take")
 MAX_REQUEST_ID = 128
-MAX_TEXT = 1000  # prompts, paths and names; longer ones are refused, not truncated
 PRIORITIES = {"daw": 0, "normal": 1, "batch": 2}  # lower runs first; FIFO within a priority
 TOKEN = "token"  # the key of the shared secret; any message may carry it, no command keeps it
 
@@ -194,14 +201,9 @@ def _request_id(args: list[Any], kind: str) -> str:
 
 
 def _text(value: str, name: str, request_id: str) -> str:
-    if len(value) > MAX_TEXT or "\x00" in value:
-        raise ProtocolError(
-            BAD_VALUE, f"{name} is longer than {MAX_TEXT} characters or holds NUL", request_id
-        )
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # JSON's "\ud800" alone: no file name, prompt or tokenizer can take it
-        raise ProtocolError(BAD_VALUE, f"{name} holds an unpaired UTF-16 surrogate", request_id) from None
+    problem = text_problem(name, value)
+    if problem is not None:
+        raise ProtocolError(BAD_VALUE, problem, request_id)
     return value
 
 
