@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ...engine import EditRequest, GeneratedAudio, read_clip
+from ...engine import GeneratedAudio, read_clip
 from ...engine.limits import DURATION_S, EXTEND_S, FADE_S, MAX_DURATION_S, STRENGTH
 from ...presets import load_library
 from ..delivery.deliver import Delivery, deliver
 from ..delivery.files import OutputError, plan_outputs, write_wav
 from ..errors import BridgeError
-from .options import add_generation_options, generation_request, load_model
+from .options import add_generation_options, add_limit_option, job_spec, load_model
 from .progress import ProgressBar
 from .render import add_render_options, delivery_from_args, report
 
@@ -27,12 +27,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     generate = commands.add_parser("generate", help="generate sounds from a text prompt")
     generate.set_defaults(run=run_generate)
     generate.add_argument("prompt", nargs="?", help="the sound (optional with --preset)")
-    generate.add_argument(
-        "--duration",
-        type=float,
-        default=None,
-        help=f"{DURATION_S.help()} (default: the model's native length)",
-    )
+    add_limit_option(generate, DURATION_S, "length (default: the model's native length)")
     generate.add_argument("--preset", help="a prompt preset: template, negative prompt and settings")
     generate.add_argument(
         "--var",
@@ -53,12 +48,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     transfer = commands.add_parser("transfer", help="re-imagine a clip as the prompt (style transfer)")
     transfer.add_argument("input", type=Path, help="WAV, AIFF or FLAC, any rate, mono or stereo")
     transfer.add_argument("prompt")
-    transfer.add_argument(
-        "--strength",
-        type=float,
-        default=STRENGTH.default,
-        help=f"0 keeps the clip, 1 is a fresh generation ({STRENGTH.help()})",
-    )
+    add_limit_option(transfer, STRENGTH, "0 keeps the clip, 1 is a fresh generation")
     add_generation_options(transfer)
 
     inpaint = commands.add_parser("inpaint", help="regenerate a time region of a clip from a prompt")
@@ -66,18 +56,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     inpaint.add_argument("prompt")
     inpaint.add_argument("--start", type=float, required=True, help="region start, seconds")
     inpaint.add_argument("--end", type=float, required=True, help="region end (exclusive), seconds")
-    inpaint.add_argument(
-        "--fade", type=float, default=FADE_S.default, help=f"equal-power crossfade each side, {FADE_S.help()}"
-    )
+    add_limit_option(inpaint, FADE_S, "equal-power crossfade each side")
     add_generation_options(inpaint, loop=False)
 
     extend = commands.add_parser("extend", help="continue a clip by some seconds")
     extend.add_argument("input", type=Path)
     extend.add_argument("prompt")
-    extend.add_argument("--seconds", type=float, required=True, help=f"how much to add, {EXTEND_S.span()}")
-    extend.add_argument(
-        "--fade", type=float, default=FADE_S.default, help=f"crossfade at the join, {FADE_S.help()}"
-    )
+    extend.add_argument(EXTEND_S.cli, type=float, required=True, help=f"how much to add, {EXTEND_S.span()}")
+    add_limit_option(extend, FADE_S, "crossfade at the join")
     add_generation_options(extend, loop=False)
 
     vary = commands.add_parser("vary", help="new sounds like a clip (its CLAP audio embedding)")
@@ -102,9 +88,9 @@ def run_generate(args: argparse.Namespace) -> int:
         preset_fields, preset_fx = preset.request_fields(_blanks(args.var)), preset.fx
     elif args.var:
         raise BridgeError("--var fills a prompt preset's blanks; give --preset too")
-    prompt = args.prompt if args.prompt is not None else preset_fields.pop("prompt", "")
-    preset_fields.pop("prompt", None)
-    request = generation_request(args, prompt, args.duration, preset_fields)
+    prompt = args.prompt if args.prompt is not None else preset_fields.get("prompt", "")
+    spec = job_spec(args, "generate", prompt, preset_fields=preset_fields)
+    request = spec.generation(spec.duration_s)
     delivery = delivery_from_args(args, library, preset_fx)
     _check(request.problems())
     # Check the destination before the (slow) model load.
@@ -170,16 +156,8 @@ def run_edit(args: argparse.Namespace) -> int:
         raise OutputError(f"--out {args.out} is the input clip; user audio is never overwritten")
     delivery = delivery_from_args(args, load_library())
     clip = read_clip(args.input, MAX_DURATION_S)
-    request = EditRequest(
-        operation,
-        clip,
-        generation_request(args, prompt, None),
-        strength=getattr(args, "strength", STRENGTH.default),
-        start_s=getattr(args, "start", None),
-        end_s=getattr(args, "end", None),
-        fade_s=getattr(args, "fade", FADE_S.default),
-        extend_s=getattr(args, "seconds", None),
-    )
+    spec = job_spec(args, operation, prompt, args.input)
+    request = spec.edit_request(clip, spec.generation(None))
     _check(request.problems())
     _plan(args, request.generation.variations)
     model = load_model(args)

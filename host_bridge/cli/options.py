@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ...engine import GenerationRequest
 from ...engine.default_model import DEFAULT_NAME
 from ...engine.licence import Licence
 from ...engine.limits import (
@@ -18,14 +17,17 @@ from ...engine.limits import (
     DTYPE_NAMES,
     ETA,
     GUIDANCE_SCALE,
+    REQUEST_LIMITS,
     SAMPLER,
     SEED,
     STEPS,
     VARIATIONS,
+    Limit,
 )
 from ..cluster.connect import RAY_MODES, WorkerShape, connect, worker_shape
 from ..engine_loader import model_loader
 from ..errors import BridgeError
+from ..jobs.spec import JobSpec
 
 MIN_TOKEN = 16  # characters: a secret shorter than this is guessable
 
@@ -88,19 +90,8 @@ def add_generation_options(parser: argparse.ArgumentParser, loop: bool = True, r
     parser.add_argument(
         "--transcript", default="", help="speech checkpoints (AudioLDM 2 gigaspeech/ljspeech): the words"
     )
-    parser.add_argument("--steps", type=int, default=None, help=STEPS.help())
-    parser.add_argument(
-        "--guidance",
-        type=float,
-        default=None,
-        help=f"classifier-free guidance scale, {GUIDANCE_SCALE.help()}",
-    )
-    parser.add_argument(
-        "--seed", type=int, default=None, help=f"{SEED.help()}; default: a random seed, printed"
-    )
-    parser.add_argument("--sampler", default=None, help=SAMPLER.help())
-    parser.add_argument("--eta", type=float, default=ETA.default, help=f"DDIM noise, {ETA.help()}")
-    parser.add_argument("--variations", type=int, default=None, help=VARIATIONS.help())
+    for limit in (STEPS, GUIDANCE_SCALE, SEED, SAMPLER, ETA, VARIATIONS):
+        add_limit_option(parser, limit)
     if loop:
         parser.add_argument(
             "--loop", action=argparse.BooleanOptionalAction, default=None, help="seamless at the wrap point"
@@ -114,28 +105,50 @@ def add_generation_options(parser: argparse.ArgumentParser, loop: bool = True, r
     add_engine_options(parser)
 
 
-def generation_request(
-    args: argparse.Namespace, prompt: str, duration_s: float | None, preset_fields: dict | None = None
-) -> GenerationRequest:
-    """Explicit options win over the prompt preset's settings, which win over GenerationRequest's defaults."""
-    fields = dict(preset_fields or {}, prompt=prompt)
-    explicit = {
+# What a flag's help says beside its range and default, where the row's label is not enough.
+LIMIT_HELP = {
+    GUIDANCE_SCALE.field: "classifier-free guidance scale",
+    ETA.field: "DDIM noise",
+}
+
+
+def add_limit_option(parser: argparse.ArgumentParser, limit: Limit, help: str = "", **kwargs: Any) -> None:
+    """A request option from its limits row: the row's flag, its range and default in the help. It stays
+    None unless given, so a prompt preset's setting applies and the engine's default after that."""
+    kind = str if limit.choices else int if limit.whole else float
+    words = help or LIMIT_HELP.get(limit.field, "")
+    text = f"{words}, {limit.help()}" if words else limit.help()
+    if limit is SEED:
+        text += "; default: a random seed, printed"
+    parser.add_argument(limit.cli, type=kind, default=None, help=text, **kwargs)
+
+
+def flag_dest(limit: Limit) -> str:
+    """argparse's attribute for a row's flag: --fade-s would be fade_s."""
+    return limit.cli.removeprefix("--").replace("-", "_")
+
+
+def job_spec(
+    args: argparse.Namespace,
+    operation: str,
+    prompt: str,
+    input_path: Path | None = None,
+    preset_fields: dict[str, Any] | None = None,
+) -> JobSpec:
+    """The job the command line asks for: explicit options win over the prompt preset's settings, which
+    win over the engine's defaults (a field left None)."""
+    fields = {name: value for name, value in (preset_fields or {}).items() if name != "prompt"}
+    explicit = {limit.field: getattr(args, flag_dest(limit), None) for limit in REQUEST_LIMITS}
+    explicit |= {
         "negative_prompt": args.negative,
-        "duration_s": duration_s,
-        "steps": args.steps,
-        "guidance_scale": args.guidance,
-        "sampler": args.sampler,
-        "variations": args.variations,
+        "transcript": args.transcript or None,
         "loop": getattr(args, "loop", None),
+        "rerank": getattr(args, "rerank", False) or None,
+        "start_s": getattr(args, "start", None),
+        "end_s": getattr(args, "end", None),
     }
-    fields.update({key: value for key, value in explicit.items() if value is not None})
-    return GenerationRequest(
-        seed=args.seed,
-        eta=args.eta,
-        rerank=getattr(args, "rerank", False),
-        transcript=args.transcript,
-        **fields,
-    )
+    fields.update({name: value for name, value in explicit.items() if value is not None})
+    return JobSpec(operation, prompt, str(input_path or ""), **fields)
 
 
 def load_model(args: argparse.Namespace) -> Any:

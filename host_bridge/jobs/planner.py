@@ -16,7 +16,7 @@ import soundfile as sf
 
 from ...engine import EditRequest, GenerationRequest
 from ...engine.clip import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Clip
-from ...engine.limits import FADE_S, MAX_DURATION_S, STRENGTH
+from ...engine.limits import MAX_DURATION_S
 from ...presets import ExportSettings, PresetError, PresetLibrary, load_library
 from ...presets.render import NO_CHAIN
 from ..daw.tempo import TempoState, tempo_from
@@ -50,17 +50,7 @@ class Plan:
 
     def edit_request(self, clip: Clip) -> EditRequest:
         """The engine's request for an edit of `clip` (the planned region of the input, or its header)."""
-        spec = self.spec
-        return EditRequest(
-            spec.operation,
-            clip,
-            self.generation,
-            strength=spec.strength if spec.strength is not None else STRENGTH.default,
-            start_s=spec.start_s,
-            end_s=spec.end_s,
-            fade_s=spec.fade_s if spec.fade_s is not None else FADE_S.default,
-            extend_s=spec.extend_s,
-        )
+        return self.spec.edit_request(clip, self.generation)
 
     def read_clip(self) -> Clip:
         """The input's region, decoded now (on the worker thread, just before the engine needs it)."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ...engine import GenerationRequest
+from ...engine import Clip, EditRequest, GenerationRequest
+from ...engine.limits import FADE_S, STRENGTH
 from .options import BEAT_UNITS, FLAGS, JOB_KINDS, JOB_OPTIONS, NEEDS_INPUT, NEEDS_PROMPT
 
 
@@ -102,6 +103,19 @@ class JobSpec:
             loop=bool(self.loop),
             rerank=bool(self.rerank),
             **given,
+        )
+
+    def edit_request(self, clip: Clip, generation: GenerationRequest) -> EditRequest:
+        """The engine's request for this edit of `clip`, with `generation` (see `generation`)."""
+        return EditRequest(
+            self.operation,
+            clip,
+            generation,
+            strength=self.strength if self.strength is not None else STRENGTH.default,
+            start_s=self.start_s,
+            end_s=self.end_s,
+            fade_s=self.fade_s if self.fade_s is not None else FADE_S.default,
+            extend_s=self.extend_s,
         )
 
     def problems(self) -> list[str]:
