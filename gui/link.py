@@ -9,30 +9,21 @@ there, never by the GUI's modules).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from ..engine.licence import Licence
 from ..host_bridge.jobs.spec import JobSpec
+from ..host_bridge.osc.reply_record import LOCAL, ReplyRecord
 from ..host_bridge.osc.service import BridgeService
 from ..host_bridge.osc.transport import ReplyTarget
-
-
-def origin_of(reply_record: dict[str, Any]) -> str:
-    if "udp" in reply_record:
-        host, port = reply_record["udp"]
-        return f"OSC {host}:{port}"
-    if "spool" in reply_record:
-        return "REAPER (spool)"
-    return reply_record.get("origin", "OSC (TCP)")
 
 
 class AppReply(ReplyTarget):
     """The reply target of the window's own jobs: the window hears them through the watcher instead."""
 
-    def record(self) -> dict[str, Any]:
-        return {"origin": "app"}
+    def record(self) -> ReplyRecord:
+        return ReplyRecord(LOCAL, "app")
 
 
 class BridgeLink(QObject):

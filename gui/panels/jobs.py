@@ -21,7 +21,7 @@ from ...host_bridge.osc import job as states
 from ...host_bridge.osc.job import JobDone, JobEvent, JobFailed, JobPreview, JobProgress, JobQueued
 from ..history import History, JobRecord
 from ..jobs_model import JobRow, JobsModel, ProgressDelegate
-from ..link import BridgeLink, origin_of
+from ..link import BridgeLink
 from ..player import Player
 from .preview import PreviewStrip
 
@@ -80,7 +80,7 @@ class JobsPanel(QWidget):
             self.changed.emit()
 
     def _queued(self, event: JobQueued) -> None:
-        command, origin = event.job.command, origin_of(event.reply_record)
+        command, origin = event.job.command, event.reply_record.label()
         prompt = command.prompt or Path(command.input).name
         self.model.add(JobRow(command.request_id, command.kind, prompt, origin))
         self.history.add_job(

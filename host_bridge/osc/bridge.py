@@ -12,9 +12,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..daw.hosts import request_host
 from ..home import soundloom_version
 from ..jobs.errors import FAILED, INTERRUPTED, NOT_FOUND, UNAUTHORIZED, UNAVAILABLE, JobError
 from ..jobs.runner import JobRunner
@@ -35,6 +37,7 @@ from .protocol import (
     token_of,
 )
 from .recovery import finished_takes, remove_partial_takes
+from .reply_record import SPOOL, UDP, ReplyRecord
 from .spool import SpoolReply
 from .transport import ReplyTarget
 
@@ -134,13 +137,11 @@ class Bridge:
 
     def submit(self, command: Command, reply: ReplyTarget) -> Job:
         """Plan, journal and queue a job command; JobError says why it was refused."""
+        record = replace(reply.record(), host=request_host(command.request_id))
         with self._submit_lock:
             self.runner.plan(command.spec(), command.request_id)
             job = self.queue.submit(
-                command,
-                reply,
-                reply.record(),
-                on_queued=lambda job: self._tell_watchers(JobQueued(job, reply.record())),
+                command, reply, record, on_queued=lambda job: self._tell_watchers(JobQueued(job, record))
             )
             queued, _ = self.queue.counts()
         reply.send(PREFIX + "accepted", [command.request_id, queued - 1])
@@ -259,12 +260,12 @@ class Bridge:
         reply.send(PREFIX + "error", [entry.request_id, code, reason])
         self.journal.set_reported(entry.job_id)
 
-    def _reply_from_record(self, record: dict[str, Any]) -> ReplyTarget:
-        if "udp" in record and self.make_udp_reply is not None:
-            host, port = record["udp"]
-            return self.make_udp_reply(host, int(port))
-        if "spool" in record:
-            return SpoolReply.resume(Path(record["spool"]))
+    def _reply_from_record(self, raw: dict[str, Any]) -> ReplyTarget:
+        record = ReplyRecord.from_dict(raw)
+        if record.transport == UDP and self.make_udp_reply is not None:
+            return self.make_udp_reply(record.address, record.port)
+        if record.transport == SPOOL:
+            return SpoolReply.resume(Path(record.address))
         return ReplyTarget()  # a TCP connection does not outlive the process: the journal keeps the reason
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from ..jobs.runner import ResultFile
 from ..jobs.spec import JobSpec
 from .protocol import Command
+from .reply_record import ReplyRecord
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 FINISHED = (DONE, FAILED, CANCELLED)
@@ -43,7 +44,7 @@ class Job:
 @dataclass(frozen=True)
 class JobQueued:
     job: Job
-    reply_record: dict[str, Any]  # where it came from: {"udp": [host, port]}, {"spool": path}, {}, ...
+    reply_record: ReplyRecord  # where its replies go, and who asked
 
 
 @dataclass(frozen=True)

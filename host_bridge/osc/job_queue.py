@@ -26,6 +26,7 @@ from . import job as states
 from .job import Job, JobDone, JobEvent, JobFailed, JobPreview, JobProgress, ResultFile
 from .journal import Journal, JournalError
 from .protocol import Command, ProtocolError
+from .reply_record import ReplyRecord
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class JobQueue:
         self,
         command: Command,
         reply: Any,
-        reply_record: dict[str, Any],
+        reply_record: ReplyRecord,
         job_id: int | None = None,
         on_queued: Callable[[Job], None] | None = None,
         force: bool = False,
@@ -98,7 +99,7 @@ class JobQueue:
             if job_id is None:
                 address, args = command.to_message()
                 try:
-                    job_id = self.journal.add(command.request_id, [address, *args], reply_record)
+                    job_id = self.journal.add(command.request_id, [address, *args], reply_record.to_dict())
                 except JournalError as error:
                     log.error("request %s refused: %s", command.request_id, error)
                     raise ProtocolError(UNAVAILABLE, f"{error}; not accepted", command.request_id) from None

@@ -30,6 +30,7 @@ from ..delivery.files import write_text
 from ..jobs.errors import BAD_MESSAGE, DUPLICATE_ID
 from ..logs import Tally
 from .protocol import PREFIX
+from .reply_record import SPOOL, ReplyRecord
 from .transport import Handler, ReplyTarget
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,8 @@ class SpoolReply(ReplyTarget):
             except OSError as error:  # the folder is gone (the client with it) or the disk is full
                 log.warning("%s: reply not written: %s", self.path, error)
 
-    def record(self) -> dict[str, Any]:
-        return {"spool": str(self.path)}
+    def record(self) -> ReplyRecord:
+        return ReplyRecord(SPOOL, str(self.path))
 
 
 def read_capped(path: Path, limit: int) -> bytes:

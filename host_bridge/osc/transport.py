@@ -23,6 +23,7 @@ from ..jobs.errors import BAD_MESSAGE, BUSY
 from ..logs import Tally
 from ..osc_codec import PacketError, StreamFrames, decode, encode, frame_packet
 from .outbox import Outbox
+from .reply_record import TCP, UDP, ReplyRecord
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,8 @@ class ReplyTarget:
         """The same peer at another port (the request's `reply_port`); only datagram peers have one."""
         return self
 
-    def record(self) -> dict[str, Any]:
-        return {}
+    def record(self) -> ReplyRecord:
+        return ReplyRecord(TCP)
 
 
 class UdpReply(ReplyTarget):
@@ -69,8 +70,8 @@ class UdpReply(ReplyTarget):
     def for_port(self, port: int | None) -> ReplyTarget:
         return self if port is None else UdpReply(self.sock, (self.address[0], port))
 
-    def record(self) -> dict[str, Any]:
-        return {"udp": list(self.address)}
+    def record(self) -> ReplyRecord:
+        return ReplyRecord(UDP, str(self.address[0]), int(self.address[1]))
 
 
 class TcpReply(ReplyTarget):

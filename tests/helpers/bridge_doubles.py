@@ -12,6 +12,7 @@ from soundloom.host_bridge.daw.tempo import Tempo, TempoState
 from soundloom.host_bridge.jobs.planner import JobPlanner
 from soundloom.host_bridge.jobs.runner import ResultFile
 from soundloom.host_bridge.osc.protocol import PREFIX, ProtocolError
+from soundloom.host_bridge.osc.reply_record import LOCAL, ReplyRecord
 from soundloom.host_bridge.osc.transport import ReplyTarget
 from soundloom.presets import load_library
 
@@ -25,8 +26,8 @@ class Replies(ReplyTarget):
     def send(self, address: str, args: list[Any]) -> None:
         self.sent.append((address.removeprefix(PREFIX), args))
 
-    def record(self) -> dict[str, Any]:
-        return {"origin": "test"}
+    def record(self) -> ReplyRecord:
+        return ReplyRecord(LOCAL, "test")
 
     def names(self) -> list[str]:
         return [name for name, _ in self.sent]

@@ -15,6 +15,7 @@ from soundloom.host_bridge.osc.job import JobDone, JobFailed, JobProgress, JobQu
 from soundloom.host_bridge.osc.job_queue import JobQueue
 from soundloom.host_bridge.osc.journal import Journal
 from soundloom.host_bridge.osc.protocol import PREFIX, ProtocolError, parse
+from soundloom.host_bridge.osc.reply_record import LOCAL, TCP, ReplyRecord
 
 from ..helpers.bridge_doubles import Replies, RunnerDouble, wait_for
 
@@ -66,7 +67,7 @@ def test_the_queue_announces_typed_events_in_order_and_journals_each_state(journ
     events = []
     queue = JobQueue(RunnerDouble().run, events.append, journal)
     queue.start()
-    job = queue.submit(parse(PREFIX + "generate", ["j1", "rain"]), None, {})
+    job = queue.submit(parse(PREFIX + "generate", ["j1", "rain"]), None, ReplyRecord(TCP))
     wait_for(lambda: events and isinstance(events[-1], JobDone))
     queue.stop()
     assert [type(event) for event in events] == [JobProgress, JobProgress, JobDone]
@@ -79,7 +80,7 @@ def test_a_failed_job_gives_its_reason_and_logs_the_traceback(journal: Journal, 
     events = []
     queue = JobQueue(RunnerDouble(fail_with=KeyError("vae")).run, events.append, journal)
     queue.start()
-    job = queue.submit(parse(PREFIX + "generate", ["j2", "rain"]), None, {})
+    job = queue.submit(parse(PREFIX + "generate", ["j2", "rain"]), None, ReplyRecord(TCP))
     wait_for(lambda: events and isinstance(events[-1], JobFailed))
     queue.stop()
     failed = events[-1]
@@ -93,7 +94,7 @@ def test_an_engine_error_is_one_line_for_people(journal: Journal) -> None:
     events = []
     queue = JobQueue(RunnerDouble(fail_with=EngineError("the VAE is missing")).run, events.append, journal)
     queue.start()
-    queue.submit(parse(PREFIX + "generate", ["j3", "rain"]), None, {})
+    queue.submit(parse(PREFIX + "generate", ["j3", "rain"]), None, ReplyRecord(TCP))
     wait_for(lambda: events and isinstance(events[-1], JobFailed))
     queue.stop()
     assert events[-1].message == "the VAE is missing"
@@ -109,8 +110,24 @@ def test_the_bridge_replies_and_tells_its_watchers(journal: Journal) -> None:
     assert replies.names() == ["accepted", "progress", "progress", "result", "done"]
     assert replies.sent[-1][1] == ["b1", "/out/b1.wav"]
     assert [type(event) for event in watched] == [JobQueued, JobProgress, JobProgress, JobDone]
-    assert watched[0].reply_record == {"origin": "test"}
+    assert watched[0].reply_record == ReplyRecord(LOCAL, "test")
     assert bridge.latest_takes() == ["/out/b1.wav"]
+
+
+def test_the_host_a_request_came_from_is_recorded_and_journaled(journal: Journal) -> None:
+    """Ardour's spool requests were labelled "REAPER (spool)" in the app: the host is the id's."""
+    bridge = make_bridge(journal, RunnerDouble())
+    watched, replies = [], Replies()
+    bridge.watchers.append(watched.append)
+    bridge.handle(PREFIX + "generate", ["ardour-1765100000-123456-654321", "rain"], replies)
+    wait_for(lambda: "done" in replies.names())
+    bridge.stop()
+    assert watched[0].reply_record == ReplyRecord(LOCAL, "test", host="Ardour")
+    assert (
+        watched[0].reply_record.label() == "test"
+    )  # a local target says itself; a spool one "Ardour (spool)"
+    entry = journal.latest("ardour-1765100000-123456-654321")
+    assert entry is not None and entry.reply == {"origin": "test", "host": "Ardour"}
 
 
 def test_the_bridge_refuses_with_a_code_and_queues_nothing(journal: Journal) -> None:

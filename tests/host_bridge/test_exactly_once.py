@@ -16,6 +16,7 @@ from soundloom.host_bridge.osc.bridge import Bridge
 from soundloom.host_bridge.osc.job_queue import JobQueue
 from soundloom.host_bridge.osc.journal import Journal
 from soundloom.host_bridge.osc.protocol import PREFIX, parse
+from soundloom.host_bridge.osc.reply_record import TCP, ReplyRecord
 from soundloom.host_bridge.osc.transport import UdpReply
 from soundloom.host_bridge.osc_codec import decode
 from soundloom.presets import EffectChain, ExportSettings
@@ -150,7 +151,7 @@ def test_the_queue_journals_a_deliverys_files_before_it_writes_them(journal: Jou
     events = []
     queue = JobQueue(runner, events.append, journal)
     queue.start()
-    job = queue.submit(parse(PREFIX + "generate", ["o1", "rain"]), Replies(), {})
+    job = queue.submit(parse(PREFIX + "generate", ["o1", "rain"]), Replies(), ReplyRecord(TCP))
     wait_for(lambda: events)
     queue.stop()
     entry = journal.entry(job.job_id)
