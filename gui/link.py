@@ -59,14 +59,14 @@ class BridgeLink(QObject):
         self.service.push_take(path, duration_s, sample_rate, osc_port)
 
     def use_model(self, model_id: str) -> None:
-        self.service.use_model(model_id)
+        self.service.runner.use_model(model_id)
 
     def model_licence(self, model_id: str) -> Licence:
         """What the model's card says of its licence (reads a file: call it off the GUI thread)."""
-        return self.service.model_licence(model_id)
+        return self.service.runner.model_licence(model_id)
 
     def engine_status(self) -> str:
-        facts = self.service.model_status()
+        facts = self.service.runner.model_status()
         if facts is None:
             return "engine: the model loads with the first job"
         memory = f", {facts['allocated_mb']:.0f} MB allocated" if "allocated_mb" in facts else ""

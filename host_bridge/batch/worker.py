@@ -24,6 +24,7 @@ from typing import Any
 import soundfile as sf
 
 from ...engine import EditRequest, GeneratedAudio, GenerationRequest
+from ...engine.api import Engine
 from ...engine.errors import EngineError
 from ...presets import PresetError, render
 from ..delivery.deliver import encode_take, read_file_provenance, request_provenance
@@ -102,7 +103,8 @@ class TakeWorker:
         (or, in the driver's process, is given none) writes into OUT itself, unless told to `collect`
         (ship every take back). Nothing loads until `start`."""
         self._load = model_loader(device, dtype, allow_pickle)
-        self.model_name, self.model = model, None
+        self.model_name = model
+        self.model: Engine | None = None  # loaded by start()
         self.out = Path(out)
         self.shared = not collect and (not marker or _read(self.out / MARKER) == marker)
         self.name = f"{socket.gethostname()}:{os.getpid()}"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ...engine.api import Engine
 from ...engine.default_model import DEFAULT_NAME
 from ...engine.licence import Licence
 from ...engine.limits import (
@@ -25,7 +25,7 @@ from ...engine.limits import (
     Limit,
 )
 from ..cluster.connect import RAY_MODES, WorkerShape, connect, worker_shape
-from ..engine_loader import model_loader
+from ..engine_loader import EngineLoader, model_loader
 from ..errors import BridgeError
 from ..jobs.spec import JobSpec
 
@@ -151,7 +151,7 @@ def job_spec(
     return JobSpec(operation, prompt, str(input_path or ""), **fields)
 
 
-def load_model(args: argparse.Namespace) -> Any:
+def load_model(args: argparse.Namespace) -> Engine:
     """The model named by --model, on --device in --dtype; a non-commercial licence is said on stderr."""
     model = engine_loader(args)(args.model)
     tell_licence(args.model or DEFAULT_NAME, model.licence)
@@ -165,7 +165,7 @@ def tell_licence(model: str, licence: Licence | None) -> None:
         sys.stderr.write(notice + "\n")
 
 
-def engine_loader(args: argparse.Namespace) -> Callable[[str], Any]:
+def engine_loader(args: argparse.Namespace) -> EngineLoader:
     """Loads a model by name with the command's --device, --dtype and --allow-pickle."""
     return model_loader(args.device, args.dtype, args.allow_pickle)
 

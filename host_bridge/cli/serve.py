@@ -14,7 +14,7 @@ from ..cluster.engine_pool import EnginePool
 from ..daw.midi import MIDI_APIS, MidiControl
 from ..errors import BridgeError
 from ..logs import setup_logging
-from ..osc.bridge import RESTART_POLICIES
+from ..osc.recovery import RESTART_POLICIES
 from ..osc.service import DEFAULT_PORT, BridgeService, ServiceSettings
 from .options import (
     add_cluster_options,
@@ -122,13 +122,13 @@ def run_serve(args: argparse.Namespace) -> int:
     service = BridgeService(settings, load, names[0], model_names=lambda: names)
     sys.stderr.write(f"loading {names[0]} ...\n")
     try:
-        service.load_model()  # now, so the first request does not wait for it
+        service.runner.load()  # now, so the first request does not wait for it
         leftovers = service.start()
     except Exception:  # a model that will not load, a port in use: close what did start, then say why
         service.stop()
         raise
     for name in names:  # the first is loaded (a hub id is downloaded now, card too); the others are read
-        tell_licence(name, service.model_licence(name))
+        tell_licence(name, service.runner.model_licence(name))
     # The loaded libraries and model are some 400,000 objects that live as long as the process; a full
     # garbage collection walked them all (about 200 ms, during which no ping was answered). Frozen, they
     # are left out of every collection.

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ...engine import EditRequest, GeneratedAudio, GenerationRequest
+from ...engine.api import Engine
 from ...engine.errors import EngineError, GenerationCancelled
 from ...presets import PresetError
 from ..engine_loader import model_loader
@@ -42,7 +43,8 @@ class EngineActor:
 
     def __init__(self, model: str, device: str, dtype: str, allow_pickle: bool):
         self._load = model_loader(device, dtype, allow_pickle)
-        self.model_name, self.model = model, None
+        self.model_name = model
+        self.model: Engine | None = None  # loaded by start()
         self._cancel = threading.Event()
         self._progress = (0, 0)
         self._preview: tuple[np.ndarray, float] | None = None

@@ -77,6 +77,10 @@ class JobRunner:
                 self._model = self._load_model(self.model_name)
             return self._model
 
+    def load(self) -> Engine:
+        """The current model, loaded now if it is not yet (else the first job loads it)."""
+        return self.model
+
     def use_model(self, name: str) -> None:
         """Load another model for the next job (the running one keeps the model it has)."""
         with self._model_lock:

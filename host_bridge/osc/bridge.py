@@ -1,8 +1,10 @@
-"""The bridge service: parsed requests in, replies out, jobs through the queue to the engine runner.
+"""The bridge: parsed requests in, replies out, jobs through the queue to the job runner.
 
-Transport-agnostic: UDP, TCP and the spool folder all call `handle(address, args, reply)`. Queries
-(ping, status, presets, models, tempo, cancel) are answered at once; jobs are planned (every check that
-needs no model), journaled, queued and acknowledged with `accepted`, or refused with `error`.
+Transport-agnostic: UDP, TCP and the spool folder all call `handle(address, args, reply)`, which checks
+the token, parses the message (protocol.py) and calls its address's handler (`handlers`). Queries (ping,
+status, presets, models, tempo, cancel) are answered at once; jobs are planned (every check that needs no
+model), journaled, queued and acknowledged with `accepted`, or refused with `error`. What a previous run
+left in the journal is answered by recovery.py when the bridge starts.
 """
 
 from __future__ import annotations
@@ -13,16 +15,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from ..daw.hosts import request_host
 from ..home import soundloom_version
-from ..jobs.errors import FAILED, INTERRUPTED, NOT_FOUND, UNAUTHORIZED, UNAVAILABLE, JobError
+from ..jobs.errors import NOT_FOUND, UNAUTHORIZED, UNAVAILABLE, JobError
+from ..jobs.options import JOB_KINDS
 from ..jobs.runner import JobRunner
 from ..logs import Tally, where_logged
 from . import job as states
-from .job import Job, JobDone, JobEvent, JobFailed, JobPreview, JobProgress, JobQueued, ResultFile
+from .job import Job, JobDone, JobEvent, JobFailed, JobPreview, JobProgress, JobQueued
 from .job_queue import JobQueue
 from .journal import Journal, JournalEntry
 from .protocol import (
@@ -36,14 +38,12 @@ from .protocol import (
     request_id_of,
     token_of,
 )
-from .recovery import finished_takes, remove_partial_takes
-from .reply_record import SPOOL, UDP, ReplyRecord
+from .recovery import Recovery
+from .replies import send_done, send_error
 from .spool import SpoolReply
 from .transport import ReplyTarget
 
 log = logging.getLogger(__name__)
-
-RESTART_POLICIES = ("fail", "rerun")
 
 
 class Bridge:
@@ -75,15 +75,21 @@ class Bridge:
         self.last_message: tuple[float, str] | None = None  # (time.time(), address) of the latest request
         self.ignored_replies = Tally(log, "reply messages ignored (the bridge never answers a reply)")
         self.unauthorized = Tally(log, "requests refused as unauthorized (no or a wrong token)")
+        # Each address's handler, given its parsed command (protocol.PARSERS parses each address).
+        self.handlers: dict[str, Callable[[Command, ReplyTarget], None]] = {
+            **{kind: self._submit_job for kind in JOB_KINDS},
+            "ping": self._ping,
+            "cancel": self._cancel,
+            "status": self._answer_status,
+            "tempo": self._tempo,
+            "presets": self._presets,
+            "models": self._models,
+        }
 
     def start(self, on_restart: str = "fail") -> list[JournalEntry]:
-        """Answer what a previous run finished without answering, recover what it left unfinished, then
-        start the worker. Returns the unfinished entries."""
-        for entry in self.journal.unreported():
-            self._report_again(entry)
-        leftovers = self.journal.unfinished()
-        for entry in leftovers:
-            self._recover(entry, on_restart)
+        """Answer what a previous run finished without answering, recover what it left unfinished
+        (recovery.py), then start the worker. Returns the unfinished entries."""
+        leftovers = Recovery(self.journal, self.queue, self.runner.plan, self.make_udp_reply).run(on_restart)
         self.queue.start()
         return leftovers
 
@@ -113,19 +119,16 @@ class Bridge:
             return
         try:
             command = parse(address, args)
-            if command.is_job:
-                self.submit(command, reply)
-            else:
-                self._answer(command, reply)
+            self.handlers[command.kind](command, reply)
         except JobError as error:
-            reply.send(PREFIX + "error", [error.request_id, error.code, error.message])
+            send_error(reply, error.request_id, error.code, error.message)
         except Exception as error:  # a fault of ours or of the disk: this message fails, the bridge serves on
             log.exception("a message to %.80s failed", address)
             request_id = (
                 args[0] if args and isinstance(args[0], str) and len(args[0]) <= MAX_REQUEST_ID else ""
             )
             reason = f"{type(error).__name__}: {error}"[:300]
-            reply.send(PREFIX + "error", [request_id, UNAVAILABLE, f"not handled: {reason}{where_logged()}"])
+            send_error(reply, request_id, UNAVAILABLE, f"not handled: {reason}{where_logged()}")
 
     def _authorized(self, args: list[Any]) -> bool:
         """Whether the message carries the bridge's token (compared in constant time). The spool folder
@@ -134,6 +137,9 @@ class Bridge:
         return token is not None and hmac.compare_digest(
             token.encode("utf-8", "replace"), self.token.encode()
         )
+
+    def _submit_job(self, command: Command, reply: ReplyTarget) -> None:
+        self.submit(command, reply)
 
     def submit(self, command: Command, reply: ReplyTarget) -> Job:
         """Plan, journal and queue a job command; JobError says why it was refused."""
@@ -154,32 +160,36 @@ class Bridge:
             except Exception:  # a watcher's fault is its own: the job, its replies and the others go on
                 log.exception("a watcher failed on %s", type(event).__name__)
 
-    def _answer(self, command: Command, reply: ReplyTarget) -> None:
-        kind = command.kind
-        if kind == "ping":
-            reply.send(PREFIX + "pong", [soundloom_version()])
-        elif kind == "cancel":
-            if not self.queue.cancel(command.request_id):
-                # Not under the job's id: a client waiting for that job must not read it as its end.
-                raise JobError(NOT_FOUND, f"cancel: no queued or running request {command.request_id!r}", "")
-        elif kind == "status":
-            reply.send(PREFIX + "status", self._status(command.request_id))
-        elif kind == "tempo":
-            tempo = self.runner.planner.tempo.current
-            if "bpm" in command.options:
-                tempo = self.runner.planner.tempo.update(command.options)
-            reply.send(PREFIX + "tempo", [tempo.bpm, tempo.beats_per_bar, tempo.source, tempo.beat_unit])
-        elif kind == "presets":
-            library = self.runner.planner.library
-            for preset_kind, entries in (("effect", library.effects), ("prompt", library.prompts)):
-                if command.prompt in ("", preset_kind):
-                    names = sorted(entry.preset.name for entry in entries.values())
-                    reply.send(PREFIX + "presets", [preset_kind, *names])
-        elif kind == "models" and command.prompt == LICENCE_DETAIL:  # flat: name licence link nc, ...
+    def _ping(self, command: Command, reply: ReplyTarget) -> None:
+        reply.send(PREFIX + "pong", [soundloom_version()])
+
+    def _cancel(self, command: Command, reply: ReplyTarget) -> None:
+        if not self.queue.cancel(command.request_id):
+            # Not under the job's id: a client waiting for that job must not read it as its end.
+            raise JobError(NOT_FOUND, f"cancel: no queued or running request {command.request_id!r}", "")
+
+    def _answer_status(self, command: Command, reply: ReplyTarget) -> None:
+        reply.send(PREFIX + "status", self._status(command.request_id))
+
+    def _tempo(self, command: Command, reply: ReplyTarget) -> None:
+        tempo = self.runner.planner.tempo.current
+        if "bpm" in command.options:
+            tempo = self.runner.planner.tempo.update(command.options)
+        reply.send(PREFIX + "tempo", [tempo.bpm, tempo.beats_per_bar, tempo.source, tempo.beat_unit])
+
+    def _presets(self, command: Command, reply: ReplyTarget) -> None:
+        library = self.runner.planner.library
+        for preset_kind, entries in (("effect", library.effects), ("prompt", library.prompts)):
+            if command.prompt in ("", preset_kind):
+                names = sorted(entry.preset.name for entry in entries.values())
+                reply.send(PREFIX + "presets", [preset_kind, *names])
+
+    def _models(self, command: Command, reply: ReplyTarget) -> None:
+        if command.prompt == LICENCE_DETAIL:  # flat: name licence link nc, ...
             rows = [(name, self.runner.model_licence(name)) for name in self.model_names()]
             fields = [[name, lic.title, lic.link, int(lic.noncommercial)] for name, lic in rows]
             reply.send(PREFIX + "models", [LICENCE_DETAIL, *(field for row in fields for field in row)])
-        elif kind == "models":  # the reply old clients know: names only
+        else:  # the reply old clients know: names only
             reply.send(PREFIX + "models", self.model_names())
 
     def _status(self, request_id: str) -> list[Any]:
@@ -206,74 +216,7 @@ class Bridge:
             job.reply.send(PREFIX + "preview", [request_id, event.path, float(event.fraction)])
         elif isinstance(event, JobDone):
             self._latest = [result.path for result in event.results]
-            _send_done(job.reply, request_id, event.results)
+            send_done(job.reply, request_id, event.results)
         elif isinstance(event, JobFailed):
-            job.reply.send(PREFIX + "error", [request_id, event.code, event.message])
+            send_error(job.reply, request_id, event.code, event.message)
         self._tell_watchers(event)
-
-    def _report_again(self, entry: JournalEntry) -> None:
-        """A job that ended without its terminal reply going out (killed in between): send it now."""
-        reply = self._reply_from_record(entry.reply)
-        if not (isinstance(reply, SpoolReply) and reply.ended()):  # the spool file shows what went out
-            if entry.state == states.DONE:
-                _send_done(reply, entry.request_id, [ResultFile(*result) for result in entry.results])
-            else:
-                reply.send(PREFIX + "error", [entry.request_id, entry.code or FAILED, entry.detail])
-        self.journal.set_reported(entry.job_id)
-
-    def _recover(self, entry: JournalEntry, on_restart: str) -> None:
-        reply = self._reply_from_record(entry.reply)
-        results = finished_takes(entry.outputs) if entry.state == states.RUNNING else None
-        if results is not None:  # killed after its last file was written: it is done
-            self.journal.set_state(
-                entry.job_id,
-                states.DONE,
-                " ".join(r.path for r in results),
-                "",
-                [r.to_list() for r in results],
-            )
-            _send_done(reply, entry.request_id, results)
-            self.journal.set_reported(entry.job_id)
-            return
-        for path in remove_partial_takes(entry.outputs):
-            log.info("job %s: removed %s, left by the killed run", entry.request_id, path)
-        was = "running" if entry.state == states.RUNNING else "waiting in the queue"
-        if on_restart == "rerun":
-            try:
-                command = parse(entry.message[0], entry.message[1:])
-                self.runner.plan(command.spec(), command.request_id)
-                self.journal.set_state(entry.job_id, states.QUEUED)
-                self.queue.submit(command, reply, entry.reply, job_id=entry.job_id, force=True)
-                reply.send(PREFIX + "accepted", [entry.request_id, 0])
-                return
-            except JobError as error:
-                self._fail(
-                    entry, reply, error.code, f"the bridge restarted and could not re-run it: {error.message}"
-                )
-                return
-        self._fail(
-            entry, reply, INTERRUPTED, f"the bridge stopped while this request was {was}; send it again"
-        )
-
-    def _fail(self, entry: JournalEntry, reply: ReplyTarget, code: str, reason: str) -> None:
-        self.journal.set_state(entry.job_id, states.FAILED, reason, code)
-        reply.send(PREFIX + "error", [entry.request_id, code, reason])
-        self.journal.set_reported(entry.job_id)
-
-    def _reply_from_record(self, raw: dict[str, Any]) -> ReplyTarget:
-        record = ReplyRecord.from_dict(raw)
-        if record.transport == UDP and self.make_udp_reply is not None:
-            return self.make_udp_reply(record.address, record.port)
-        if record.transport == SPOOL:
-            return SpoolReply.resume(Path(record.address))
-        return ReplyTarget()  # a TCP connection does not outlive the process: the journal keeps the reason
-
-
-def _send_done(reply: ReplyTarget, request_id: str, results: list[ResultFile]) -> None:
-    """A finished job's replies: one `result` per file, then `done` with every path."""
-    for result in results:
-        seed = result.seed if result.seed is not None else -1
-        reply.send(
-            PREFIX + "result", [request_id, result.path, float(result.duration_s), result.sample_rate, seed]
-        )
-    reply.send(PREFIX + "done", [request_id, *(result.path for result in results)])

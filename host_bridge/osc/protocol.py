@@ -16,6 +16,7 @@ client author reads; this module is what enforces it.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +39,6 @@ from ..jobs.options import (
 from ..jobs.spec import JobSpec, beat_unit_problem
 
 PREFIX = "/soundloom/"
-QUERY_KINDS = ("cancel", "status", "ping", "presets", "models", "tempo")
 # `/soundloom/models licence` asks for each model's licence too; "license" (US spelling) is taken as well.
 LICENCE_DETAIL = "licence"
 LICENCE_WORDS = (LICENCE_DETAIL, "license")
@@ -111,35 +111,45 @@ def parse(address: Any, args: list[Any]) -> Command:
     if not isinstance(address, str) or not address.startswith(PREFIX):
         raise ProtocolError(BAD_MESSAGE, f"address {str(address)[:80]!r} is not under {PREFIX}")
     kind = address[len(PREFIX) :]
-    if kind in JOB_KINDS:
-        return _parse_job(kind, list(args))
-    if kind == "cancel":
-        request_id = _request_id(args, kind)
-        options = _options(args[1:], kind, request_id, allowed=("reply_port",))
-        return Command(kind, request_id, options=options)
-    if kind == "status":
-        request_id = _request_id(args, kind) if len(args) % 2 else ""  # [id] [reply_port N]
-        options = _options(args[1:] if request_id else args, kind, request_id, allowed=("reply_port",))
-        return Command(kind, request_id, options=options)
-    if kind == "tempo":
-        return _parse_tempo(args)
-    if kind == "presets" and len(args) % 2:  # [kind] [reply_port N]
-        if args[0] not in ("effect", "prompt"):
-            raise ProtocolError(
-                BAD_VALUE, f"presets lists 'effect' or 'prompt' presets, not {str(args[0])[:40]!r}"
-            )
-        return Command(kind, prompt=args[0], options=_options(args[1:], kind, "", allowed=("reply_port",)))
-    if kind == "models" and len(args) % 2:  # [licence] [reply_port N]
-        if args[0] not in LICENCE_WORDS:
-            raise ProtocolError(
-                BAD_VALUE,
-                f"models takes 'licence' (names with licences) or nothing, not {str(args[0])[:40]!r}",
-            )
-        options = _options(args[1:], kind, "", allowed=("reply_port",))
-        return Command(kind, prompt=LICENCE_DETAIL, options=options)
-    if kind in QUERY_KINDS:
+    parser = PARSERS.get(kind)
+    if parser is None:
+        raise ProtocolError(UNKNOWN_ADDRESS, f"unknown address {address[:80]!r}; see PROTOCOL.md")
+    return parser(kind, list(args))
+
+
+def _parse_cancel(kind: str, args: list[Any]) -> Command:
+    request_id = _request_id(args, kind)
+    return Command(kind, request_id, options=_options(args[1:], kind, request_id, allowed=("reply_port",)))
+
+
+def _parse_status(kind: str, args: list[Any]) -> Command:
+    request_id = _request_id(args, kind) if len(args) % 2 else ""  # [id] [reply_port N]
+    options = _options(args[1:] if request_id else args, kind, request_id, allowed=("reply_port",))
+    return Command(kind, request_id, options=options)
+
+
+def _parse_presets(kind: str, args: list[Any]) -> Command:
+    if not len(args) % 2:  # [kind] [reply_port N]
         return Command(kind, options=_options(args, kind, "", allowed=("reply_port",)))
-    raise ProtocolError(UNKNOWN_ADDRESS, f"unknown address {address[:80]!r}; see PROTOCOL.md")
+    if args[0] not in ("effect", "prompt"):
+        raise ProtocolError(
+            BAD_VALUE, f"presets lists 'effect' or 'prompt' presets, not {str(args[0])[:40]!r}"
+        )
+    return Command(kind, prompt=args[0], options=_options(args[1:], kind, "", allowed=("reply_port",)))
+
+
+def _parse_models(kind: str, args: list[Any]) -> Command:
+    if not len(args) % 2:  # [licence] [reply_port N]
+        return Command(kind, options=_options(args, kind, "", allowed=("reply_port",)))
+    if args[0] not in LICENCE_WORDS:
+        raise ProtocolError(
+            BAD_VALUE, f"models takes 'licence' (names with licences) or nothing, not {str(args[0])[:40]!r}"
+        )
+    return Command(kind, prompt=LICENCE_DETAIL, options=_options(args[1:], kind, "", allowed=("reply_port",)))
+
+
+def _parse_ping(kind: str, args: list[Any]) -> Command:
+    return Command(kind, options=_options(args, kind, "", allowed=("reply_port",)))
 
 
 def _parse_job(kind: str, args: list[Any]) -> Command:
@@ -175,7 +185,7 @@ def _check_job_options(kind: str, options: dict[str, Any], request_id: str) -> N
         )
 
 
-def _parse_tempo(args: list[Any]) -> Command:
+def _parse_tempo(kind: str, args: list[Any]) -> Command:
     if not args:
         return Command("tempo")
     options = {}
@@ -185,6 +195,18 @@ def _parse_tempo(args: list[Any]) -> Command:
     if options.get("beat_unit", 4) not in BEAT_UNITS:
         raise ProtocolError(BAD_VALUE, beat_unit_problem(options["beat_unit"]))
     return Command("tempo", options=options | _options(args[len(options) :], "tempo", "", ("reply_port",)))
+
+
+# Each address's parser (the bridge's `handlers` answer the same addresses).
+PARSERS: dict[str, Callable[[str, list[Any]], Command]] = {
+    **dict.fromkeys(JOB_KINDS, _parse_job),
+    "cancel": _parse_cancel,
+    "status": _parse_status,
+    "ping": _parse_ping,
+    "presets": _parse_presets,
+    "models": _parse_models,
+    "tempo": _parse_tempo,
+}
 
 
 def _request_id(args: list[Any], kind: str) -> str:

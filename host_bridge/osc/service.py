@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...engine.licence import Licence
 from ..daw.take_outbox import TakeOutbox
 from ..daw.tempo import Tempo, TempoState
 from ..delivery.deliver import DRY_FOLDER
@@ -177,20 +176,6 @@ class BridgeService:
     def cancel(self, request_id: str) -> bool:
         """Cancel a queued or running job; False when there is none with this id."""
         return self.bridge.queue.cancel(request_id)
-
-    def load_model(self) -> None:
-        """Load the current model now rather than with the first job."""
-        self.runner.model  # noqa: B018 - the property loads it
-
-    def use_model(self, name: str) -> None:
-        self.runner.use_model(name)
-
-    def model_status(self) -> dict[str, Any] | None:
-        return self.runner.model_status()
-
-    def model_licence(self, name: str) -> Licence:
-        """What the model card of `name` (one of the model names) says of its licence."""
-        return self.runner.model_licence(name)
 
     def latest_takes(self) -> list[str]:
         """The last finished job's files (what MIDI notes audition)."""
