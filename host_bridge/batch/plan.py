@@ -26,9 +26,6 @@ from ..jobs.errors import JobError
 from ..jobs.planner import JobPlanner, Plan
 from .job_list import BatchJob
 
-# The command line's render options that have no OSC key: they shape every take's export.
-RENDER_ONLY = ("stereo_mode", "ceiling_dbtp", "fade_in_s", "fade_out_s")
-
 
 @dataclass(frozen=True)
 class Take:
@@ -58,20 +55,27 @@ class Unit:
 
 
 def plan_units(
-    jobs: list[BatchJob], planner: JobPlanner, model: str, base: Delivery
+    jobs: list[BatchJob], planner: JobPlanner, model: str, defaults: dict[str, Any]
 ) -> tuple[list[Unit], list[tuple[int, str]]]:
     """Plan every job with the bridge's planner (limits, input roots, effect presets, the input's header):
-    the units, and (line, reason) for each job that fails. File names are chosen later (`name_takes`)."""
+    the units, and (line, reason) for each job that fails. File names are chosen later (`name_takes`).
+
+    `defaults` are the command line's render settings as JobSpec fields; a job's own win. Its effect
+    chain is its own `fx`, or its preset's, else the command line's `--fx` (which may be a preset file).
+    A batch keeps no dry takes: see README "Rendering libraries"."""
     units: list[Unit] = []
     problems: list[tuple[int, str]] = []
     occurrences: dict[str, int] = {}
     for job in jobs:
+        spec = replace(
+            job.spec, **{name: v for name, v in defaults.items() if getattr(job.spec, name) is None}
+        )
         try:
-            plan = planner.plan(job.spec, job.request_id)
+            plan = planner.plan(spec, job.request_id)
         except (JobError, PresetError) as error:
             problems.append((job.line, getattr(error, "message", None) or str(error)))
             continue
-        delivery = _delivery(job, plan.delivery, base)
+        delivery = plan.delivery
         record = _job_record(job, plan, delivery, model)
         identity = json.dumps(record, sort_keys=True)
         occurrences[identity] = occurrences.get(identity, 0) + 1  # twin lines are twin jobs, not one
@@ -81,15 +85,6 @@ def plan_units(
         record = {**record, "seed": seed, "occurrence": occurrences[identity]}
         units += _units(job, plan, delivery, record, seed)
     return units, problems
-
-
-def _delivery(job: BatchJob, planned: Delivery, base: Delivery) -> Delivery:
-    """The job's export (its own keys over the command line's) and its effect chain (its own `fx`, or its
-    preset's, else the command line's `--fx`, which may be a preset file), with the command line's names
-    and the render settings no OSC key sets. A batch keeps no dry takes: see README "Rendering libraries"."""
-    export = replace(planned.export, **{name: getattr(base.export, name) for name in RENDER_ONLY})
-    chain = planned.chain if job.spec.fx is not None else base.chain
-    return replace(base, chain=chain, export=export, keep_dry=False)
 
 
 def _job_record(job: BatchJob, plan: Plan, delivery: Delivery, model: str) -> dict[str, Any]:

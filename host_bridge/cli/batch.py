@@ -25,7 +25,7 @@ from ..jobs.planner import JobPlanner
 from ..logs import setup_logging
 from .options import add_cluster_options, add_engine_options, join_cluster, tell_licence
 from .progress import ProgressBar
-from .render import add_render_options, delivery_from_args
+from .render import add_render_options, delivery_from_args, render_fields
 
 # The command line's render options that are OSC keys too: defaults for every job (a job's own key wins).
 # --fx is not among them: it may name a preset file, which OSC refuses; plan.py applies it instead.
@@ -72,7 +72,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_batch(args: argparse.Namespace) -> int:
     log_file = setup_logging(args.verbose)
     library = load_library()
-    base = delivery_from_args(args, library)
+    delivery_from_args(args, library)  # the command line's own render options, checked before the list
     out = args.out
     made = not out.exists()
     try:
@@ -82,7 +82,7 @@ def run_batch(args: argparse.Namespace) -> int:
     check_writable(out)
     planner = planner_for(args, library)
     jobs, problems = read_job_list(args.jobs, library, _defaults(args))
-    units, more = plan_units(jobs, planner, args.model, base)
+    units, more = plan_units(jobs, planner, args.model, _render_defaults(args))
     if problems or more:  # every bad line, then the one-line error; an --out made for nothing goes
         error = JobListError(args.jobs, problems + more)
         sys.stderr.writelines(f"  {line}\n" for line in error.lines())
@@ -135,9 +135,19 @@ def _render(args: argparse.Namespace, units: list[Unit], manifest: Manifest, log
 
 
 def planner_for(args: argparse.Namespace, library: PresetLibrary) -> JobPlanner:
-    """The bridge's planner for this batch: inputs from the list's folder and --root folders only."""
+    """The bridge's planner for this batch: inputs from the list's folder and --root folders only; the
+    one effect preset file it takes is the command line's --fx."""
     inputs = tuple(dict.fromkeys(folder.resolve() for folder in [args.jobs.parent, *args.root]))
-    return JobPlanner(FileRoots(inputs, args.out.resolve()), TempoState(), library)
+    return JobPlanner(FileRoots(inputs, args.out.resolve()), TempoState(), library, fx_file=args.fx)
+
+
+def _render_defaults(args: argparse.Namespace) -> dict[str, Any]:
+    """The render settings every job takes unless it sets its own: the ones no job option carries (the
+    rest are job options, `_defaults`), the --fx chain, the names, and no dry takes."""
+    fields = render_fields(args)
+    names = ("fx", "stereo_mode", "ceiling_dbtp", "fade_in_s", "fade_out_s")
+    names += ("name_pattern", "catid", "creator", "source")
+    return {name: fields[name] for name in names if name in fields} | {"keep_dry": False}
 
 
 def _defaults(args: argparse.Namespace) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from ..delivery.files import OutputError, plan_outputs, write_wav
 from ..errors import BridgeError
 from .options import add_generation_options, add_limit_option, job_spec, load_model
 from .progress import ProgressBar
-from .render import add_render_options, delivery_from_args, report
+from .render import add_render_options, checked_delivery, render_fields, report
 
 EDIT_NAME = "{input}_{operation}_{prompt}_{seed}_{variation}"
 
@@ -89,9 +89,11 @@ def run_generate(args: argparse.Namespace) -> int:
     elif args.var:
         raise BridgeError("--var fills a prompt preset's blanks; give --preset too")
     prompt = args.prompt if args.prompt is not None else preset_fields.get("prompt", "")
-    spec = job_spec(args, "generate", prompt, preset_fields=preset_fields)
+    spec = job_spec(
+        args, "generate", prompt, preset_fields=preset_fields, render=render_fields(args, preset_fx)
+    )
     request = spec.generation(spec.duration_s)
-    delivery = delivery_from_args(args, library, preset_fx)
+    delivery = checked_delivery(spec, library)
     _check(request.problems())
     # Check the destination before the (slow) model load.
     _plan(args, request.variations)
@@ -154,9 +156,9 @@ def run_edit(args: argparse.Namespace) -> int:
     prompt = getattr(args, "prompt", "")
     if args.out.resolve() == args.input.resolve():  # even with --overwrite
         raise OutputError(f"--out {args.out} is the input clip; user audio is never overwritten")
-    delivery = delivery_from_args(args, load_library())
+    spec = job_spec(args, operation, prompt, args.input, render=render_fields(args))
+    delivery = checked_delivery(spec, load_library())
     clip = read_clip(args.input, MAX_DURATION_S)
-    spec = job_spec(args, operation, prompt, args.input)
     request = spec.edit_request(clip, spec.generation(None))
     _check(request.problems())
     _plan(args, request.generation.variations)

@@ -134,9 +134,10 @@ def job_spec(
     prompt: str,
     input_path: Path | None = None,
     preset_fields: dict[str, Any] | None = None,
+    render: dict[str, Any] | None = None,
 ) -> JobSpec:
     """The job the command line asks for: explicit options win over the prompt preset's settings, which
-    win over the engine's defaults (a field left None)."""
+    win over the engine's defaults (a field left None); `render`: the render options' fields."""
     fields = {name: value for name, value in (preset_fields or {}).items() if name != "prompt"}
     explicit = {limit.field: getattr(args, flag_dest(limit), None) for limit in REQUEST_LIMITS}
     explicit |= {
@@ -148,7 +149,7 @@ def job_spec(
         "end_s": getattr(args, "end", None),
     }
     fields.update({name: value for name, value in explicit.items() if value is not None})
-    return JobSpec(operation, prompt, str(input_path or ""), **fields)
+    return JobSpec(operation, prompt, str(input_path or ""), **fields, **(render or {}))
 
 
 def load_model(args: argparse.Namespace) -> Engine:

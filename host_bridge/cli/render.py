@@ -16,13 +16,15 @@ import soundfile
 
 from ...engine.clip import file_problem
 from ...engine.licence import Licence
-from ...presets import ExportSettings, PresetError, PresetLibrary, build_board, load_library, load_preset_file
+from ...presets import PresetError, PresetLibrary, build_board, load_library, load_preset_file
 from ...presets.file_meter import measure_file
 from ...presets.library import preset_key
-from ...presets.render import BIT_DEPTHS, CHANNEL_LAYOUTS, NO_CHAIN, SAMPLE_RATES, STEREO_MODES
+from ...presets.render import BIT_DEPTHS, CHANNEL_LAYOUTS, SAMPLE_RATES, STEREO_MODES
 from ..delivery.deliver import DeliveredFile, Delivery, DryTakeMissing, rerender
 from ..delivery.files import OutputError
 from ..delivery.wav_metadata import read_bext, read_metadata, read_provenance
+from ..jobs.delivery import delivery_for
+from ..jobs.spec import JobSpec
 from .options import tell_licence
 
 
@@ -64,36 +66,44 @@ def add_render_options(parser: argparse.ArgumentParser, name_pattern: str, dry: 
         )
 
 
-def delivery_from_args(
-    args: argparse.Namespace, library: PresetLibrary, preset_fx: str | None = None
-) -> Delivery:
-    """The Delivery the options ask for, checked (before any model loads)."""
-    fx = args.fx if args.fx is not None else preset_fx
-    chain = NO_CHAIN if fx in (None, "none") else library.effect(fx)
-    delivery = Delivery(
-        chain=chain,
-        export=ExportSettings(
-            sample_rate=args.rate,
-            channels=args.channels,
-            stereo_mode=args.stereo,
-            loudness_lufs=args.loudness,
-            peak_dbtp=args.peak,
-            ceiling_dbtp=args.ceiling,
-            fade_in_s=args.fade_in,
-            fade_out_s=args.fade_out,
-            bit_depth=args.bits,
-        ),
-        name_pattern=args.name,
-        catid=args.catid,
-        creator=args.creator,
-        source=args.library,
-        keep_dry=not getattr(args, "no_dry", True),
-    )
+def render_fields(args: argparse.Namespace, preset_fx: str | None = None) -> dict[str, Any]:
+    """The render and export options as JobSpec fields (the prompt preset's effect chain unless --fx)."""
+    fields = {
+        "fx": args.fx if args.fx is not None else preset_fx,
+        "rate": args.rate,
+        "channels": args.channels,
+        "stereo_mode": args.stereo,
+        "loudness": args.loudness,
+        "peak": args.peak,
+        "ceiling_dbtp": args.ceiling,
+        "fade_in_s": args.fade_in,
+        "fade_out_s": args.fade_out,
+        "bit_depth": args.bits,
+        "name_pattern": args.name,
+        "catid": args.catid,
+        "creator": args.creator,
+        "source": args.library,
+        "keep_dry": not getattr(args, "no_dry", True),
+    }
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def checked_delivery(spec: JobSpec, library: PresetLibrary) -> Delivery:
+    """The Delivery a command line job asks for, checked before any model loads (the name pattern is
+    the spec's: the command's --name default)."""
+    delivery = delivery_for(spec, library, "")
     problems = delivery.problems()
     if problems:
         raise PresetError("; ".join(problems))
-    build_board(chain, args.rate or 48000)  # plugins and impulse responses load now, not after the model ran
+    build_board(delivery.chain, spec.rate or 48000)  # plugins and impulse responses load now, not after
     return delivery
+
+
+def delivery_from_args(
+    args: argparse.Namespace, library: PresetLibrary, preset_fx: str | None = None
+) -> Delivery:
+    """The Delivery the render options alone ask for (`fx apply`, a batch's defaults), checked."""
+    return checked_delivery(JobSpec("generate", **render_fields(args, preset_fx)), library)
 
 
 def report(delivered: list[DeliveredFile]) -> None:

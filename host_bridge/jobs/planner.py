@@ -17,12 +17,12 @@ import soundfile as sf
 from ...engine import EditRequest, GenerationRequest
 from ...engine.clip import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Clip
 from ...engine.limits import MAX_DURATION_S
-from ...presets import ExportSettings, PresetError, PresetLibrary, load_library
-from ...presets.render import NO_CHAIN
+from ...presets import PresetError, PresetLibrary, load_library
 from ..daw.tempo import TempoState, tempo_from
 from ..delivery.deliver import Delivery
 from ..delivery.files import OutputError, check_writable
 from ..errors import BridgeError
+from .delivery import delivery_for
 from .errors import BAD_PATH, BAD_VALUE, UNAVAILABLE, JobError
 from .file_roots import FileRoots
 from .spec import JobSpec
@@ -77,8 +77,11 @@ class JobPlanner:
         tempo: TempoState,
         library: PresetLibrary | None = None,
         model_names: Callable[[], list[str]] | None = None,
+        fx_file: str | None = None,
     ):
-        self.roots, self.tempo = roots, tempo
+        """`fx_file`: an effect preset file the command line named (`batch --fx FILE`); a job's own `fx`
+        names a preset, never a file, since a DAW or a job list could point it anywhere."""
+        self.roots, self.tempo, self.fx_file = roots, tempo, fx_file
         self.library = library or load_library()
         self.model_names = model_names or (lambda: [])
 
@@ -99,22 +102,14 @@ class JobPlanner:
                 request_id,
             )
         fx = spec.fx or ""
-        if any(mark in fx for mark in ("/", "\\")) or fx.lower().endswith(".toml"):
+        names_file = any(mark in fx for mark in ("/", "\\")) or fx.lower().endswith(".toml")
+        if names_file and fx != self.fx_file:
             raise JobError(BAD_VALUE, f"fx names an effect preset, not a file: {fx[:80]!r}", request_id)
+        pattern = NAME_PATTERNS["generate" if spec.operation == "generate" else "edit"]
         try:
-            chain = self.library.effect(fx) if fx else NO_CHAIN
-            export = ExportSettings(
-                sample_rate=spec.rate,
-                channels=spec.channels or "same",
-                loudness_lufs=spec.loudness,
-                peak_dbtp=spec.peak,
-                bit_depth=spec.bit_depth or "32f",
-                length_s=length_s,
-            )
+            delivery = delivery_for(spec, self.library, pattern, length_s)
         except PresetError as error:
             raise JobError(BAD_VALUE, str(error), request_id) from None
-        pattern = NAME_PATTERNS["generate" if spec.operation == "generate" else "edit"]
-        delivery = Delivery(chain, export, pattern, keep_dry=True)
         problems = delivery.problems()
         try:
             check_writable(self.roots.output)

@@ -47,13 +47,24 @@ class JobSpec:
     extend_s: float | None = None
     in_offset_s: float | None = None
     in_length_s: float | None = None
-    # Delivery: the effect preset and the export.
+    # Delivery: the effect preset ("none": no effects; from the command line also a preset .toml file) and
+    # the export. The ones with an OSC key are in options.py; the rest are the command line's and batch's.
     fx: str | None = None
     rate: int | None = None
     channels: str | None = None
     loudness: float | None = None
     peak: float | None = None
     bit_depth: str | None = None
+    stereo_mode: str | None = None
+    ceiling_dbtp: float | None = None
+    fade_in_s: float | None = None
+    fade_out_s: float | None = None
+    # Naming in an output folder, and whether the dry take is kept (None: the Delivery's defaults).
+    name_pattern: str | None = None
+    catid: str | None = None
+    creator: str | None = None
+    source: str | None = None
+    keep_dry: bool | None = None
     # Which model, and whether rough previews are heard while the first take is denoised.
     model: str | None = None
     preview: bool | None = None
