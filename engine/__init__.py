@@ -1,7 +1,8 @@
 """Soundloom's diffusion engine.
 
 This package's top level imports no torch, so the GUI and the bridge can build requests and read
-results cheaply; the model itself lives in `soundloom.engine.pipeline` (AudioLDM.load).
+results cheaply; a model is loaded by `soundloom.engine.api.load_engine` (docs/architecture.md maps
+the engine's rooms).
 """
 
 from .clip import Clip, read_clip

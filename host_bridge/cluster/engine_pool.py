@@ -1,7 +1,7 @@
 """`serve --ray`: the bridge's engine as a pool of Ray actors, each holding the model on its own GPU.
 
-The pool quacks like a loaded pipeline (`generate`, `edit`, `sample_rate`, `licence`, `status`), so the
-bridge keeps its protocol, journal, queue, planning and delivery unchanged: the bridge reads the input
+The pool keeps engine/api.py's `Engine` protocol (`generate`, `edit`, `sample_rate`, `licence`,
+`status`), so the bridge keeps its protocol, journal, queue, planning and delivery unchanged: the bridge reads the input
 clip and writes the takes; an actor only runs the engine. The queue runs one worker thread per actor;
 each job takes a free actor, and while it runs the thread polls the actor for progress and previews
 (streamed to the DAW as before) and passes `cancel` on to it. An actor that is lost mid-job (its node
@@ -227,7 +227,7 @@ class EnginePool:
 
 
 def _results(kind: str, value: Any) -> list[GeneratedAudio]:
-    """An actor's outcome as the pipeline's own: the results, or the exception the queue maps to a reply."""
+    """An actor's outcome as a local engine's own: the results, or the exception the queue maps to a reply."""
     if kind == "done":
         return value
     if kind == "cancelled":

@@ -12,8 +12,12 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ...engine import Clip, EditRequest, GenerationRequest
-from ...engine.limits import FADE_S, STRENGTH
+from ...engine.limits import DURATION_S, FADE_S, GENERATION_LIMITS, STRENGTH
 from .options import BEAT_UNITS, FLAGS, JOB_KINDS, JOB_OPTIONS, NEEDS_INPUT, NEEDS_PROMPT
+
+# The GenerationRequest fields a spec passes on as they are (the length is resolved by the planner).
+REQUEST_FIELDS = [limit.field for limit in GENERATION_LIMITS if limit is not DURATION_S]
+REQUEST_FIELDS += ["negative_prompt", "transcript"]
 
 
 @dataclass(frozen=True)
@@ -97,23 +101,9 @@ class JobSpec:
 
     def generation(self, duration_s: float | None) -> GenerationRequest:
         """The engine's request for this job, its length already resolved (bars and beats need a tempo)."""
-        request_fields = (
-            "negative_prompt",
-            "transcript",
-            "seed",
-            "steps",
-            "guidance_scale",
-            "sampler",
-            "eta",
-        )
-        given = {name: getattr(self, name) for name in request_fields if getattr(self, name) is not None}
+        given = {name: getattr(self, name) for name in REQUEST_FIELDS if getattr(self, name) is not None}
         return GenerationRequest(
-            prompt=self.prompt,
-            duration_s=duration_s,
-            variations=self.variations if self.variations is not None else 1,
-            loop=bool(self.loop),
-            rerank=bool(self.rerank),
-            **given,
+            prompt=self.prompt, duration_s=duration_s, loop=bool(self.loop), rerank=bool(self.rerank), **given
         )
 
     def edit_request(self, clip: Clip, generation: GenerationRequest) -> EditRequest:
