@@ -1,11 +1,11 @@
 """`serve --ray`: the bridge's engine as a pool of Ray actors, each holding the model on its own GPU.
 
 The pool keeps engine/api.py's `Engine` protocol (`generate`, `edit`, `sample_rate`, `licence`,
-`status`), so the bridge keeps its protocol, journal, queue, planning and delivery unchanged: the
-bridge reads the input clip and writes the takes; an actor only runs the engine. The queue runs one worker thread per actor;
-each job takes a free actor, and while it runs the thread polls the actor for progress and previews
-(streamed to the DAW as before) and passes `cancel` on to it. An actor that is lost mid-job (its node
-died) is replaced, and the job runs again on another, at most `retries` more times, then fails.
+`status`), so the bridge keeps its protocol, journal, queue, planning and delivery unchanged: the bridge
+reads the input clip and writes the takes; an actor only runs the engine. The queue runs one worker
+thread per actor; each job takes a free actor, and while it runs the thread polls the actor for progress
+and previews (streamed to the DAW as before) and passes `cancel` on to it. An actor that is lost mid-job
+(its node died) is replaced, and the job runs again on another, at most `retries` more times, then fails.
 """
 
 from __future__ import annotations
