@@ -32,6 +32,11 @@ def _mix(default: float) -> Param:
     return Param(default, 0.0, 1.0)
 
 
+def _member(enum: Any, default: str) -> Param:
+    """One of a Pedalboard enum's members, by name (a preset file holds the name)."""
+    return Param(default, choices=tuple(enum.__members__), enum=enum)
+
+
 _THRESHOLD_DB = Param(-18.0, -80.0, 0.0, "dB")
 _ATTACK_MS = Param(1.0, 0.01, 1000.0, "ms")
 _RELEASE_MS = Param(100.0, 1.0, 5000.0, "ms")
@@ -94,7 +99,7 @@ BUILTIN_EFFECTS: dict[str, dict[str, Param]] = {
     "HighShelfFilter": {"cutoff_frequency_hz": _hz(5000.0), "gain_db": _SHELF_GAIN_DB, "q": _Q},
     "PeakFilter": {"cutoff_frequency_hz": _hz(1000.0), "gain_db": _SHELF_GAIN_DB, "q": _Q},
     "LadderFilter": {
-        "mode": Param("LPF24", choices=tuple(pedalboard.LadderFilter.Mode.__members__)),
+        "mode": _member(pedalboard.LadderFilter.Mode, "LPF24"),
         "cutoff_hz": _hz(1000.0),
         "resonance": _mix(0.0),
         "drive": Param(1.0, 1.0, 50.0),
@@ -104,8 +109,11 @@ BUILTIN_EFFECTS: dict[str, dict[str, Param]] = {
     "Convolution": {"impulse_response": Param(""), "mix": _mix(1.0)},
     "Resample": {
         "target_sample_rate": Param(8000.0, 1000.0, 384000.0, "Hz"),
-        "quality": Param("WindowedSinc32", choices=tuple(pedalboard.Resample.Quality.__members__)),
+        "quality": _member(pedalboard.Resample.Quality, "WindowedSinc32"),
     },
+    # The GSM 06.10 full-rate phone codec (8 kHz, 13 kbit/s) at any rate: phones, radios, intercoms. The
+    # audio is resampled to 8 kHz and back with `quality`, so nothing is left above 4 kHz.
+    "GSMFullRateCompressor": {"quality": _member(pedalboard.Resample.Quality, "WindowedSinc8")},
 }
 
 
@@ -270,10 +278,9 @@ def _build_plugin(effect: Effect, sample_rate: int) -> pedalboard.Plugin:
         return _pass_filter(
             effect.type, params["cutoff_frequency_hz"], int(params["slope_db_oct"]) // 6, sample_rate
         )
-    if effect.type == "LadderFilter":
-        params["mode"] = pedalboard.LadderFilter.Mode.__members__[params["mode"]]
-    if effect.type == "Resample":
-        params["quality"] = pedalboard.Resample.Quality.__members__[params["quality"]]
+    for name, param in BUILTIN_EFFECTS[effect.type].items():
+        if param.enum is not None:
+            params[name] = param.enum.__members__[params[name]]
     return getattr(pedalboard, effect.type)(**params)
 
 

@@ -20,6 +20,7 @@ class Param:
     choices: tuple[str, ...] = ()
     below_nyquist: bool = False  # a frequency that must stay under half the sample rate
     multiple_of: float | None = None
+    enum: Any = None  # the Pedalboard enum whose member names are `choices` (built into that member)
 
 
 def check_keys(entry: dict[str, Any], allowed: set[str]) -> None:

@@ -233,3 +233,21 @@ def test_plugin_state_must_be_base64(tmp_path):
         parse_chain(
             {"name": "Ext", "effect": [{"type": "plugin", "path": str(fake), "state": "%%%"}]}, tmp_path
         )
+
+
+@pytest.mark.parametrize("rate", [16000, 48000, 96000])
+def test_the_gsm_phone_codec_keeps_speech_band_and_drops_the_rest(rate: int):
+    """GSM 06.10 at 8 kHz: a 1 kHz tone passes, a 6 kHz one is gone, whatever the project's rate."""
+
+    def band_energy(audio: np.ndarray, low: float, high: float) -> float:
+        power = np.abs(np.fft.rfft(audio)) ** 2
+        hz = np.fft.rfftfreq(len(audio), 1 / rate)
+        return float(power[(hz > low) & (hz < high)].sum() / power.sum())
+
+    mixed = tone(1000, rate=rate) + tone(6000, rate=rate)
+    assert band_energy(mixed, 5500, 6500) > 0.4
+    out = process(mixed, {"type": "GSMFullRateCompressor"}, rate=rate)
+    assert band_energy(out, 4000, rate / 2) < 1e-4
+    assert band_energy(out, 900, 1100) > 0.9
+    enum_value = process(mixed, {"type": "GSMFullRateCompressor", "quality": "Linear"}, rate=rate)
+    assert band_energy(enum_value, 900, 1100) > 0.5  # the choice's name becomes Pedalboard's enum member
