@@ -44,9 +44,5 @@ class UNetDenoiser:
         """Its time downsampling: loops shift and pad by multiples of this (samplers.common.circular)."""
         return 2 ** (len(self.unet.config.block_out_channels) - 1)
 
-    @property
-    def in_channels(self) -> int:
-        return self.unet.config.in_channels
-
     def modules(self) -> list[torch.nn.Module]:
         return [self.unet]

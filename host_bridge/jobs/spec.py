@@ -8,7 +8,7 @@ wire form is `options()`, the key/value pairs of the OSC protocol and job lists 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from ...engine import Clip, EditRequest, GenerationRequest
@@ -90,14 +90,6 @@ class JobSpec:
             if value is not None:
                 pairs[key] = int(value) if key in FLAGS else value
         return pairs
-
-    def given(self) -> dict[str, Any]:
-        """The fields set beside operation, prompt and input."""
-        return {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if f.name not in ("operation", "prompt", "input") and getattr(self, f.name) is not None
-        }
 
     def generation(self, duration_s: float | None) -> GenerationRequest:
         """The engine's request for this job, its length already resolved (bars and beats need a tempo)."""
