@@ -2,7 +2,7 @@
 random weights.
 
 Builds cvssp/audioldm-s-full-v2's and cvssp/audioldm2's architectures from the published configs
-(../shared/reference) once, then times, alternating the two implementations on identical inputs:
+(tests/reference/) once, then times, alternating the two implementations on identical inputs:
   - one UNet step (batch 2: the guided pair) on a 10.24 s latent (8 x 256 x 16);
   - a whole 10.24 s generation: CPU 20 DPM-Solver++ steps; CUDA 200 DDIM and 20 DPM-Solver++ steps in
     float16 and bfloat16;
@@ -31,7 +31,7 @@ from tests.helpers.reference_audioldm2 import (  # noqa: E402
     load_audioldm2_reference,
     published_audioldm2_configs,
 )
-from tests.helpers.reference_checkpoint import build_checkpoint, published_configs  # noqa: E402
+from tests.helpers.reference_checkpoint import PUBLISHED_CONFIGS, build_checkpoint, published_configs  # noqa: E402
 
 DURATION_S = 10.24
 
@@ -175,7 +175,7 @@ def main() -> None:
         "--family", choices=("audioldm", "audioldm2"), action="append", help="default: both, in one run"
     )
     parser.add_argument("--checkpoints", type=Path, default=ROOT / "bench-out", help="where to build them")
-    parser.add_argument("--reference", type=Path, default=ROOT.parent / "shared/reference/published-configs")
+    parser.add_argument("--reference", type=Path, default=PUBLISHED_CONFIGS)
     parser.add_argument("--repeats", type=int, default=5, help="timed UNet steps per implementation")
     parser.add_argument(
         "--e2e-repeats", type=int, default=2, help="timed whole generations per implementation"

@@ -19,7 +19,7 @@ import torch
 from soundloom.engine.loader import load_model
 from torch.utils.flop_counter import FlopCounterMode
 
-from tests.helpers.reference_checkpoint import build_checkpoint, published_configs
+from tests.helpers.reference_checkpoint import PUBLISHED_CONFIGS, build_checkpoint, published_configs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,7 +42,7 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "bench-out" / "audioldm-s-random")
-    parser.add_argument("--reference", type=Path, default=ROOT.parent / "shared/reference/published-configs")
+    parser.add_argument("--reference", type=Path, default=PUBLISHED_CONFIGS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if not (args.checkpoint / "model_index.json").exists():

@@ -28,7 +28,7 @@ from soundloom.engine.audio import MelConfig, waveform_to_mel
 from soundloom.engine.loader import load_model
 
 from tests.helpers.reference_audioldm2 import build_audioldm2_checkpoint, published_audioldm2_configs
-from tests.helpers.reference_checkpoint import build_checkpoint, published_configs
+from tests.helpers.reference_checkpoint import PUBLISHED_CONFIGS, build_checkpoint, published_configs
 
 from .bench_engine import load_reference
 
@@ -164,7 +164,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--reference", type=Path, default=ROOT.parent / "shared/reference/published-configs")
+    parser.add_argument("--reference", type=Path, default=PUBLISHED_CONFIGS)
     parser.add_argument("--checkpoints", type=Path, default=Path("/tmp/soundloom-gpu-check"))
     parser.add_argument("--out", type=Path, default=Path("gpu_check.json"))
     parser.add_argument("--repeats", type=int, default=3)

@@ -14,5 +14,5 @@ python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 -
   --platform manylinux_2_27_x86_64 --platform manylinux1_x86_64 -d .gpu/wheels \
   diffusers==0.42.1 soundfile==0.13.1 cffi pycparser soxr importlib_metadata zipp
 # transformers, tokenizers and huggingface_hub are the image's own (a 5.x transformers, as here).
-cp ../shared/reference/published-configs/*.json .gpu/reference/
+cp tests/reference/published-configs/*.json .gpu/reference/
 du -sh .gpu

@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from soundloom.engine.models import vocoder
 from soundloom.engine.models.fft_conv import fft_conv1d, worth_it
 
+from tests.helpers.reference_checkpoint import PUBLISHED_CONFIGS
+
 ROOT = Path(__file__).resolve().parents[1]
 # (channels, samples) of each stage of cvssp's vocoder for a 10.24 s clip (1024 mel frames).
 STAGES = [(512, 5121), (256, 20484), (128, 40968), (64, 81936), (32, 163872)]
@@ -54,7 +56,7 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--reference", type=Path, default=ROOT.parent / "shared/reference/published-configs")
+    parser.add_argument("--reference", type=Path, default=PUBLISHED_CONFIGS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

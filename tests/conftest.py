@@ -18,8 +18,6 @@ import pytest
 
 from .helpers.reference_checkpoint import build_checkpoint, load_reference_pipeline
 
-REFERENCE_CONFIGS = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "published-configs"
-
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:

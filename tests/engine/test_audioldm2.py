@@ -198,9 +198,9 @@ def test_unet_with_both_streams_equals_the_reference(tiny_audioldm2: Path) -> No
 @pytest.mark.slow
 def test_full_size_audioldm2_unet_step_equals_diffusers() -> None:
     """cvssp/audioldm2's published UNet config, random weights, one step on a 10.24 s latent."""
-    from ..conftest import REFERENCE_CONFIGS
+    from ..helpers.reference_checkpoint import PUBLISHED_CONFIGS
 
-    raw = json.loads((REFERENCE_CONFIGS / "audioldm2.unet.json").read_text())
+    raw = json.loads((PUBLISHED_CONFIGS / "audioldm2.unet.json").read_text())
     reference, ours = unet_pair(raw)
     assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in reference.parameters())
     mask = torch.ones(2, 12, dtype=torch.long)

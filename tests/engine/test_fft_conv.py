@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -11,7 +10,7 @@ import torch.nn.functional as F
 from soundloom.engine.models import vocoder
 from soundloom.engine.models.fft_conv import block_size, fft_conv1d, pays_on, worth_it
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "published-configs"
+from ..helpers.reference_checkpoint import PUBLISHED_CONFIGS
 
 
 @pytest.mark.parametrize("kernel", [3, 7, 11])
@@ -43,11 +42,7 @@ def test_block_sizes_and_where_the_fft_is_used() -> None:
 def published_sized_vocoder(channels: int) -> vocoder.HifiGan:
     """The published vocoder's layout (kernels 3/7/11, dilations 1/3/5) at a width whose stages reach
     the channel counts where the FFT is chosen."""
-    raw = json.loads(
-        (
-            Path(__file__).resolve().parents[3] / "shared/reference/published-configs/audioldm.vocoder.json"
-        ).read_text()
-    )
+    raw = json.loads((PUBLISHED_CONFIGS / "audioldm.vocoder.json").read_text())
     config = vocoder.VocoderConfig.from_dict({**raw, "upsample_initial_channel": channels})
     torch.manual_seed(0)
     return vocoder.HifiGan(config).eval()

@@ -86,9 +86,9 @@ def test_full_size_audioldm_s_unet_step_equals_diffusers(tmp_path: Path) -> None
     """cvssp/audioldm-s-full-v2's published UNet config, random weights, one step on a 10.24 s latent."""
     from diffusers import UNet2DConditionModel
 
-    from ..conftest import REFERENCE_CONFIGS
+    from ..helpers.reference_checkpoint import PUBLISHED_CONFIGS
 
-    raw = json.loads((REFERENCE_CONFIGS / "audioldm-s-full-v2.unet.json").read_text())
+    raw = json.loads((PUBLISHED_CONFIGS / "audioldm-s-full-v2.unet.json").read_text())
     torch.manual_seed(0)
     reference = UNet2DConditionModel.from_config(raw).eval()
     ours = UNet(UNetConfig.from_dict(raw))

@@ -177,7 +177,7 @@ def build_audioldm2_checkpoint(
 
 
 def published_audioldm2_configs(reference_dir: Path) -> dict:
-    """cvssp/audioldm2's architecture: the published UNet/VAE/vocoder configs from ../shared/reference, and
+    """cvssp/audioldm2's architecture: the published UNet/VAE/vocoder configs from tests/reference/, and
     the text stack's published sizes (CLAP RoBERTa-base + HTSAT, FLAN-T5-large's encoder, GPT-2 base)."""
 
     def read(name: str) -> dict:

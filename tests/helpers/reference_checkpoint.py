@@ -2,7 +2,7 @@
 
 diffusers and transformers (test-only here) build and `save_pretrained` each component, so the folder
 our engine loads is exactly what a user downloads, minus trained weights. Used by the tests (tiny) and
-the benchmarks (full size, from ../shared/reference/published-configs).
+the benchmarks (full size, from the published configs in `tests/reference/`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,10 @@ import torch
 
 # Byte-level BPE with no merges: every byte is a token. A real RoBERTa tokenizer, just a tiny vocabulary.
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>"]
+
+
+# The published checkpoints' configurations, kept in the repository (tests/reference/README.md says whence).
+PUBLISHED_CONFIGS = Path(__file__).resolve().parents[1] / "reference" / "published-configs"
 
 
 def _byte_alphabet() -> list[str]:
@@ -219,7 +223,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--reference",
         type=Path,
-        default=Path(__file__).resolve().parents[3] / "shared/reference/published-configs",
+        default=PUBLISHED_CONFIGS,
     )
     args = parser.parse_args()
     build_checkpoint(args.folder, **(published_configs(args.reference) if args.full_size else {}))
