@@ -30,6 +30,7 @@ class Limit:
     osc: str = ""  # the OSC option and job-list key (host_bridge/osc/PROTOCOL.md)
     cli: str = ""  # the command line's flag
     preset: str = ""  # the prompt preset's key; "" where a preset cannot set it
+    describes: str = ""  # what it is, before its range in a help text, where the label is not enough
 
     def problem(self, value: object) -> str | None:
         """Why `value` is refused, as a sentence for people; None when it is allowed."""
@@ -75,12 +76,21 @@ DURATION_S = Limit(
     osc="duration",
     cli="--duration",
     preset="duration_s",
+    describes="length",
 )
 STEPS = Limit("steps", "steps", 25, 1, 1000, whole=True, osc="steps", cli="--steps", preset="steps")
 # Classifier-free guidance: AudioLDM's papers use 2.5-3.5; past ~20 the sound is saturated noise, and 30
 # leaves room to hear that without letting a typo run a useless job.
 GUIDANCE_SCALE = Limit(
-    "guidance_scale", "guidance", 2.5, 0.0, 30.0, osc="guidance", cli="--guidance", preset="guidance_scale"
+    "guidance_scale",
+    "guidance",
+    2.5,
+    0.0,
+    30.0,
+    osc="guidance",
+    cli="--guidance",
+    preset="guidance_scale",
+    describes="classifier-free guidance scale",
 )
 # torch.Generator's seed range
 SEED = Limit("seed", "seed", None, 0, 2**63 - 1, whole=True, osc="seed", cli="--seed")
@@ -107,11 +117,32 @@ SAMPLER = Limit(  # the registry's names, the default first (engine/samplers/)
     cli="--sampler",
     preset="sampler",
 )
-ETA = Limit("eta", "eta", 0.0, 0.0, 1.0, osc="eta", cli="--eta")  # DDIM only: 0 deterministic, 1 ancestral
-STRENGTH = Limit("strength", "strength", 0.5, 0.0, 1.0, osc="strength", cli="--strength")
-FADE_S = Limit("fade_s", "the crossfade", 0.02, 0.0, 1.0, unit="s", osc="fade", cli="--fade")
+ETA = Limit(
+    "eta", "eta", 0.0, 0.0, 1.0, osc="eta", cli="--eta", describes="DDIM noise: 0 deterministic, 1 ancestral"
+)
+STRENGTH = Limit(
+    "strength",
+    "strength",
+    0.5,
+    0.0,
+    1.0,
+    osc="strength",
+    cli="--strength",
+    describes="transfer: 0 keeps the clip, 1 is a fresh generation",
+)
+FADE_S = Limit(
+    "fade_s", "the crossfade", 0.02, 0.0, 1.0, unit="s", osc="fade", cli="--fade", describes="crossfade"
+)
 EXTEND_S = Limit(
-    "extend_s", "extend", 5.0, DURATION_S.low, DURATION_S.high / 2, unit="s", osc="seconds", cli="--seconds"
+    "extend_s",
+    "extend",
+    5.0,
+    DURATION_S.low,
+    DURATION_S.high / 2,
+    unit="s",
+    osc="seconds",
+    cli="--seconds",
+    describes="extend: how much to add",
 )
 
 MAX_DURATION_S = DURATION_S.high  # clips a DAW sends are read up to this long

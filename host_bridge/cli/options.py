@@ -105,18 +105,11 @@ def add_generation_options(parser: argparse.ArgumentParser, loop: bool = True, r
     add_engine_options(parser)
 
 
-# What a flag's help says beside its range and default, where the row's label is not enough.
-LIMIT_HELP = {
-    GUIDANCE_SCALE.field: "classifier-free guidance scale",
-    ETA.field: "DDIM noise",
-}
-
-
 def add_limit_option(parser: argparse.ArgumentParser, limit: Limit, help: str = "", **kwargs: Any) -> None:
     """A request option from its limits row: the row's flag, its range and default in the help. It stays
     None unless given, so a prompt preset's setting applies and the engine's default after that."""
     kind = str if limit.choices else int if limit.whole else float
-    words = help or LIMIT_HELP.get(limit.field, "")
+    words = help or limit.describes
     text = f"{words}, {limit.help()}" if words else limit.help()
     if limit is SEED:
         text += "; default: a random seed, printed"

@@ -74,32 +74,18 @@ class Option:
         return None
 
 
-def limited(limit: Limit, help: str = "") -> Option:
+def limited(limit: Limit) -> Option:
     """An option whose range is the engine's (engine/limits.py), so every surface refuses what it would."""
     if limit.choices:
-        return Option(str, help=help or " or ".join(limit.choices), choices=limit.choices, field=limit.field)
-    return Option(
-        int if limit.whole else float,
-        limit.low,
-        limit.high,
-        f"{help}, {limit.help()}" if help else limit.help(),
-        field=limit.field,
-    )
+        return Option(str, help=" or ".join(limit.choices), choices=limit.choices, field=limit.field)
+    words = limit.describes
+    text = f"{words}, {limit.help()}" if words else limit.help()
+    return Option(int if limit.whole else float, limit.low, limit.high, text, field=limit.field)
 
-
-# What a limit's option says beside its range, where its label is not enough.
-LIMIT_HELP = {
-    limits.DURATION_S.osc: "length",
-    limits.GUIDANCE_SCALE.osc: "classifier-free guidance scale",
-    limits.ETA.osc: "ddim only: 0 deterministic, 1 ancestral",
-    limits.STRENGTH.osc: "transfer: 0 keeps the clip, 1 is a fresh generation",
-    limits.FADE_S.osc: "crossfade",
-    limits.EXTEND_S.osc: "extend: how much to add",
-}
 
 # Every job option, by key. Cross-field rules (duration or bars, inpaint's region, ...) are JobSpec's.
 JOB_OPTIONS: dict[str, Option] = {
-    **{limit.osc: limited(limit, LIMIT_HELP.get(limit.osc, "")) for limit in limits.REQUEST_LIMITS},
+    **{limit.osc: limited(limit) for limit in limits.REQUEST_LIMITS},
     "bars": Option(
         float, 0, MAX_BARS, "length in bars at the bridge's tempo (instead of duration)", field="bars"
     ),
