@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from soundloom.engine.training.corpus import CATEGORY_NAMES, SAMPLE_RATE, make_item
 from soundloom.host_bridge.delivery.deliver import Delivery, deliver, write_takes
+from soundloom.host_bridge.delivery.provenance import Provenance
 from soundloom.presets import ExportSettings, load_library, render
 
 SOURCES = ("speech", "drums", "guitar", "impact", "wind")
@@ -48,7 +49,7 @@ def effect_presets(out: Path) -> None:
             before = centroid_hz(audio, SAMPLE_RATE)
             after = centroid_hz(rendered.audio, rendered.sample_rate)
             assert np.isfinite(rendered.audio).all() and rendered.true_peak_dbtp <= EXPORT.ceiling_dbtp + 1e-3
-            take = {"operation": "fx", "prompt": f"{source} through {chain.name}", "loop": False}
+            take = Provenance(operation="fx", prompt=f"{source} through {chain.name}")
             write_takes(
                 [(take, audio, SAMPLE_RATE)], out, Delivery(chain=chain, export=EXPORT, keep_dry=False), False
             )

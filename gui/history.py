@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..host_bridge.delivery.take_file import TakeFile
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     request_id TEXT PRIMARY KEY,
@@ -59,12 +61,11 @@ class JobRecord:
 
 @dataclass
 class TakeRecord:
-    path: str
+    """A stored take: its file's record (host_bridge/delivery/take_file.py), its job, the user's star."""
+
+    file: TakeFile
     request_id: str
-    duration_s: float
-    sample_rate: int
-    seed: int | None
-    starred: bool
+    starred: bool = False
 
 
 class History:
@@ -100,8 +101,8 @@ class History:
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO takes VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (take.path, take.request_id, position, take.duration_s, take.sample_rate, take.seed,
-                 int(take.starred)),
+                (take.file.path, take.request_id, position, take.file.duration_s, take.file.sample_rate,
+                 take.file.seed, int(take.starred)),
             )  # fmt: skip
 
     def star(self, path: str, starred: bool) -> None:
@@ -135,4 +136,4 @@ class History:
                 "WHERE request_id = ? ORDER BY position",
                 (request_id,),
             ).fetchall()
-        return [TakeRecord(*row[:5], bool(row[5])) for row in rows]
+        return [TakeRecord(TakeFile(row[0], *row[2:5]), row[1], bool(row[5])) for row in rows]

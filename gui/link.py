@@ -31,11 +31,13 @@ class BridgeLink(QObject):
     signal, delivered on the GUI thread (a queued connection) whatever thread the job ran on."""
 
     job_event = pyqtSignal(object)  # a JobEvent: JobQueued, JobProgress, JobPreview, JobDone or JobFailed
+    model_loading = pyqtSignal(str, object)  # (model, None) as a load starts; (model, seconds) when done
 
     def __init__(self, service: BridgeService):
         super().__init__()
         self.service = service
         service.watch(self.job_event.emit)
+        service.runner.load_listeners.append(self.model_loading.emit)
 
     @property
     def output(self) -> Path:

@@ -44,6 +44,31 @@ def output_devices() -> list[OutputDevice]:
     ]
 
 
+NO_OUTPUT = (
+    "no audio output: PortAudio finds no output device on this machine. Connect or enable one (a sound "
+    "card, PulseAudio, PipeWire or JACK), then restart the app; takes are still made and dragged as usual"
+)
+
+
+def output_problem(device: int | None) -> str:
+    """Why `device` (None: the system default) cannot play, in a person's words; "" when it can.
+    Asked before a stream opens: PortAudio's own words for it are "Error querying device -1"."""
+    if sd is None:
+        return PLAYBACK_OFF
+    try:
+        if device is None:
+            sd.query_devices(kind="output")  # PortAudioError when there is no default output
+            return ""
+        found = sd.query_devices(device)
+    except (sd.PortAudioError, ValueError):
+        if device is None or not output_devices():
+            return NO_OUTPUT
+        return f"the audio output chosen in Settings (device {device}) is gone; choose another there"
+    if found["max_output_channels"] < 1:
+        return f"{found['name']} has no outputs; choose another audio output in Settings"
+    return ""
+
+
 class Player:
     def __init__(self) -> None:
         self.device: int | None = None  # None: the system default
@@ -68,6 +93,9 @@ class Player:
         """Start playing `audio` ((frames,) or (frames, channels)) from `start_s`; stops what was playing."""
         if sd is None:
             raise PlayerError(PLAYBACK_OFF)
+        problem = output_problem(self.device)
+        if problem:
+            raise PlayerError(problem)
         self.stop()
         audio = np.ascontiguousarray(audio.reshape(len(audio), -1), np.float32)
         with self._lock:

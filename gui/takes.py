@@ -6,7 +6,7 @@ accept; the file is the delivered WAV with its provenance chunks, already on dis
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,28 +14,65 @@ from PyQt6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QSize, Qt, 
 from PyQt6.QtGui import QColor, QImage, QPainter
 
 from ..engine.licence import Licence
+from ..host_bridge.delivery.provenance import Provenance
+from ..host_bridge.delivery.take_file import TakeFile
 
 THUMB_WIDTH, THUMB_HEIGHT = 220, 40
-NONCOMMERCIAL_COLOUR = "#e8a33d"  # the mark of a non-commercial licence: the takes and the model picker
+# The mark of a take to look at twice (a non-commercial licence, a near-silent or much-raised take) in the
+# takes list, and of a non-commercial model in the model picker.
+WARNING_COLOUR = "#e8a33d"
+NONCOMMERCIAL_COLOUR = WARNING_COLOUR
 
 
 @dataclass
 class Take:
-    path: str
+    """A take in the window: its file's record (host_bridge/delivery/take_file.py) and the window's marks."""
+
+    file: TakeFile  # its provenance is None until read from the file (in the background)
     request_id: str
-    duration_s: float
-    sample_rate: int
-    seed: int | None
-    prompt: str = ""
-    score: float | None = None
+    prompt: str = ""  # the request's, until the file's provenance says
     starred: bool = False
     shaped_from: str | None = None  # the take this one re-renders with another chain
-    licence: Licence | None = None  # the model card's, from the file's provenance (None: not read yet)
     thumbnail: QImage | None = None  # waveform over spectrogram
 
     @property
+    def path(self) -> str:
+        return self.file.path
+
+    @property
     def name(self) -> str:
-        return Path(self.path).name
+        return self.file.name
+
+    @property
+    def duration_s(self) -> float:
+        return self.file.duration_s
+
+    @property
+    def sample_rate(self) -> int:
+        return self.file.sample_rate
+
+    @property
+    def seed(self) -> int | None:
+        return self.file.seed
+
+    @property
+    def score(self) -> float | None:
+        return self.file.provenance.score if self.file.provenance is not None else None
+
+    @property
+    def licence(self) -> Licence | None:
+        """The model card's, from the file's provenance (None: not read yet, or none there)."""
+        return self.file.provenance.licence if self.file.provenance is not None else None
+
+    def described(self, provenance: Provenance | None) -> None:
+        """The file's provenance, read: its prompt, score and licence."""
+        if provenance is not None:
+            self.file = replace(self.file, provenance=provenance)
+            self.prompt = provenance.prompt or self.prompt
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.file.warnings
 
     def describe(self) -> str:
         seed = f"seed {self.seed}" if self.seed is not None and self.seed >= 0 else "no seed"
@@ -47,7 +84,23 @@ class Take:
             mark = "⚠ non-commercial, " if self.licence.noncommercial else ""
             licence = f"\n{mark}licence {self.licence.title}"
         details = f"{self.prompt[:60]} · {seed} · {self.duration_s:.2f} s{score}{shaped}"
-        return f"{star}{self.name}\n{details}{licence}"
+        warnings = "".join(f"\n⚠ {warning}" for warning in self.warnings)
+        return f"{star}{self.name}\n{details}\n{self.format_line()}{warnings}{licence}"
+
+    def format_line(self) -> str:
+        """'-20.1 LUFS · 48 kHz · 24-bit · stereo': what the file is, from its provenance (the rate alone
+        until that is read)."""
+        parts = []
+        made = self.file.provenance
+        if made is not None:
+            parts.append(f"{made.loudness_lufs:.1f} LUFS" if made.loudness_lufs is not None else "silent")
+        parts.append(f"{self.sample_rate / 1000:g} kHz")
+        bits = (made.export or {}).get("bit_depth") if made is not None else None
+        if bits:
+            parts.append("32-bit float" if bits == "32f" else f"{bits}-bit")
+        if made is not None and made.channels:
+            parts.append({1: "mono", 2: "stereo"}.get(made.channels, f"{made.channels} ch"))
+        return " · ".join(parts)
 
 
 def thumbnail(waveform: QImage, spectrogram: QImage) -> QImage:
@@ -81,8 +134,9 @@ class TakesModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             licence = take.licence
             return take.path + (f"\n{licence.evidence or licence.source}" if licence is not None else "")
-        if role == Qt.ItemDataRole.ForegroundRole and take.licence is not None and take.licence.noncommercial:
-            return QColor(NONCOMMERCIAL_COLOUR)
+        marked = take.warnings or (take.licence is not None and take.licence.noncommercial)
+        if role == Qt.ItemDataRole.ForegroundRole and marked:
+            return QColor(WARNING_COLOUR)
         if role == Qt.ItemDataRole.SizeHintRole:
             return QSize(THUMB_WIDTH * 2, THUMB_HEIGHT * 2 + 8)
         if role == self.TakeRole:

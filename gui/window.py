@@ -32,7 +32,7 @@ from .panels.jobs import JobsPanel
 from .panels.settings import SettingsPanel
 from .panels.shape import ShapePanel
 from .panels.takes import TakesPanel
-from .player import PLAYBACK_OFF, Player
+from .player import Player, output_problem
 from .takes import Take
 
 
@@ -106,8 +106,10 @@ class MainWindow(QMainWindow):
             self.settings_panel,
         ):
             panel.message.connect(self.show_message)
-        if PLAYBACK_OFF:  # everything but audition works; say which package brings it
-            self.show_message(PLAYBACK_OFF)
+        no_playback = output_problem(None)  # PortAudio missing, or no output device: say what to do
+        if no_playback:
+            self.show_message(no_playback)
+        self.link.model_loading.connect(self.show_loading)
         self.ask.generate_requested.connect(self.generate)
         self.ask.model_chosen.connect(self.change_model)
         self.ask.fx_suggested.connect(self.shape.effect_preset.setCurrentText)
@@ -129,6 +131,14 @@ class MainWindow(QMainWindow):
             action = QAction(self, shortcut=QKeySequence(keys), triggered=slot)
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.addAction(action)
+
+    def show_loading(self, model: str, seconds: float | None) -> None:
+        """A model load takes seconds: a first job must not sit at 0% without a word."""
+        if seconds is None:
+            self.engine_label.setText(f"engine: loading {model} …")
+            self.show_message(f"loading model {model} … (the first job waits for it)")
+        else:
+            self.show_message(f"model {model} loaded in {seconds:.1f} s")
 
     def show_message(self, text: str) -> None:
         self.messages.insertItem(0, f"{time.strftime('%H:%M:%S')}  {text}")
@@ -205,21 +215,12 @@ class MainWindow(QMainWindow):
     def add_results(self, event: JobDone, prompt: str) -> None:
         request_id = event.job.request_id
         for position, result in enumerate(event.results):
-            take = Take(result.path, request_id, result.duration_s, result.sample_rate, result.seed, prompt)
-            self.history.add_take(
-                TakeRecord(take.path, request_id, take.duration_s, take.sample_rate, take.seed, False),
-                position,
-            )
-            self.takes.add(take)
+            self.history.add_take(TakeRecord(result, request_id), position)
+            self.takes.add(Take(result, request_id, prompt))
 
     def add_shaped(self, shaped: Take, source: Take) -> None:
         position = len(self.takes.model.for_job(source.request_id))
-        self.history.add_take(
-            TakeRecord(
-                shaped.path, source.request_id, shaped.duration_s, shaped.sample_rate, source.seed, False
-            ),
-            position,
-        )
+        self.history.add_take(TakeRecord(shaped.file, source.request_id), position)
         self.takes.add(shaped, select=False)
 
     def add_known_take(self, take: Take) -> None:

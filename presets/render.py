@@ -9,7 +9,8 @@ loudness or peak normalisation -> true-peak ceiling. Bit depth and dither happen
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 from scipy import signal
@@ -17,14 +18,23 @@ from scipy import signal
 from ..engine.clip import fit_length, resample, resample_loop
 from .effects import EffectChain, build_board
 from .errors import PresetError
-from .loudness import integrated_loudness, limit_true_peak, true_peak_dbtp
+from .loudness import ABSOLUTE_GATE_LUFS, integrated_loudness, limit_true_peak, true_peak_dbtp
 
 SAMPLE_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000, 176400, 192000)
 CHANNEL_LAYOUTS = ("same", "mono", "stereo")
 STEREO_MODES = ("dual-mono", "wide")
 BIT_DEPTHS = ("16", "24", "32f")
 TAIL_FLOOR_DB = -60.0  # a tail counts as ended once it stays this far under the rendered peak
+# A dry take quieter than this is near silent: the model made little of the prompt (room tone at best).
+NEAR_SILENT_LUFS = -45.0
+# Normalisation that raises a take more than this brings its noise floor and artefacts up with it.
+MAX_QUIET_GAIN_DB = 24.0
 NO_CHAIN = EffectChain()
+
+
+# A loudness target is above the first and at most the second: nothing is measured below BS.1770's
+# absolute gate (-70 LUFS), so a target there could never be met. The app's "off" sits at the first.
+LOUDNESS_RANGE_LUFS = (ABSOLUTE_GATE_LUFS, 0.0)
 
 
 @dataclass(frozen=True)
@@ -59,8 +69,11 @@ class ExportSettings:
             found.append(f"bit depth must be one of {', '.join(BIT_DEPTHS)}, got {self.bit_depth!r}")
         if self.loudness_lufs is not None and self.peak_dbtp is not None:
             found.append("normalise to a loudness or to a peak, not both")
-        if self.loudness_lufs is not None and not -70 < self.loudness_lufs <= 0:
-            found.append(f"loudness must be above -70 and at most 0 LUFS, got {self.loudness_lufs:g}")
+        low, high = LOUDNESS_RANGE_LUFS
+        if self.loudness_lufs is not None and not low < self.loudness_lufs <= high:
+            found.append(
+                f"loudness must be above {low:g} and at most {high:g} LUFS, got {self.loudness_lufs:g}"
+            )
         for name in ("peak_dbtp", "ceiling_dbtp"):
             value = getattr(self, name)
             if value is not None and not -60 <= value <= 0:
@@ -75,6 +88,18 @@ class ExportSettings:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: Any) -> ExportSettings | None:
+        """Export settings as a take's provenance holds them; None when `data` is not a valid set."""
+        if not isinstance(data, dict):
+            return None
+        known = {item.name for item in fields(cls)}
+        try:
+            settings = cls(**{key: value for key, value in data.items() if key in known})
+            return None if settings.problems() else settings
+        except (TypeError, ValueError):  # a value of another type: a hand edit, another tool
+            return None
+
 
 @dataclass
 class RenderedAudio:
@@ -87,6 +112,8 @@ class RenderedAudio:
     tail_s: float  # how much the effects added past the dry end
     gain_db: float  # the normalisation gain applied (0 when none)
     notes: list[str] = field(default_factory=list)  # e.g. "loudness held 1.2 LU under target by the ceiling"
+    # What a person should hear about before using the take: near silence, a large normalisation gain.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float:
@@ -117,6 +144,7 @@ def render(
     audio = _layout(audio.astype(np.float32), rate, export)
     dry_frames = audio.shape[0]
     notes: list[str] = []
+    warnings = _quiet_dry(integrated_loudness(audio, rate))
     audio = _apply_chain(audio, rate, chain, loop)
     if not np.isfinite(audio).all():  # caught where it arises, before any measurement spreads it
         raise PresetError("the effects produced NaN or infinite samples").in_preset(chain.name)
@@ -126,6 +154,10 @@ def render(
         audio = _fade(audio, rate, export.fade_in_s, export.fade_out_s)
     level_changed = bool(chain.active) or export.loudness_lufs is not None or export.peak_dbtp is not None
     gain_db = _normalisation_gain(audio, rate, export, notes)
+    if gain_db > MAX_QUIET_GAIN_DB:
+        warnings.append(
+            f"normalisation raised it by {gain_db:.0f} dB: its noise and artefacts came up with it"
+        )
     audio = (audio * 10 ** (gain_db / 20)).astype(np.float32)
     peak_dbtp, loudness_before_limit = true_peak_dbtp(audio, rate), None
     if level_changed and peak_dbtp > export.ceiling_dbtp:
@@ -144,7 +176,16 @@ def render(
         tail_s=(audio.shape[0] - dry_frames) / rate,
         gain_db=gain_db,
         notes=notes,
+        warnings=warnings,
     )
+
+
+def _quiet_dry(dry_lufs: float) -> list[str]:
+    if not math.isfinite(dry_lufs):
+        return ["the dry take is silent: try another seed or prompt"]
+    if dry_lufs < NEAR_SILENT_LUFS:
+        return [f"the dry take is near silent ({dry_lufs:.1f} LUFS): try another seed or prompt"]
+    return []
 
 
 def _layout(audio: np.ndarray, sample_rate: int, export: ExportSettings) -> np.ndarray:

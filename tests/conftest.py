@@ -54,12 +54,16 @@ def default_model():
 
 
 @pytest.fixture(scope="session")
-def full_clap_model(tmp_path_factory: pytest.TempPathFactory):
+def tiny_full_clap(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny checkpoint whose text_encoder/ is a whole ClapModel (text and audio branches)."""
+    return build_checkpoint(tmp_path_factory.mktemp("checkpoints") / "full-clap", full_clap=True)
+
+
+@pytest.fixture(scope="session")
+def full_clap_model(tiny_full_clap: Path):
     from soundloom.engine.loader import load_model
 
-    folder = build_checkpoint(tmp_path_factory.mktemp("checkpoints") / "full-clap", full_clap=True)
-    return load_model(str(folder), device="cpu", dtype="float32")
+    return load_model(str(tiny_full_clap), device="cpu", dtype="float32")
 
 
 @pytest.fixture(scope="session")

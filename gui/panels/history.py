@@ -67,11 +67,8 @@ class HistoryPanel(QWidget):
         if record is None:
             return
         for stored in self.history.takes(record.request_id):
-            if Path(stored.path).is_file():
-                self.take_found.emit(
-                    Take(stored.path, stored.request_id, stored.duration_s, stored.sample_rate, stored.seed,
-                         record.prompt, starred=stored.starred)
-                )  # fmt: skip
+            if Path(stored.file.path).is_file():
+                self.take_found.emit(Take(stored.file, stored.request_id, record.prompt, stored.starred))
 
     def rerun(self, new_seed: bool) -> str | None:
         """Queue the selected job again, as it was or with a new seed; its request id, or None."""

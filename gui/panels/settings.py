@@ -9,11 +9,16 @@ from PyQt6.QtCore import QSettings, pyqtSignal
 from PyQt6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QWidget
 
 from ...presets import ExportSettings
-from ..player import Player, output_devices
+from ...presets.render import LOUDNESS_RANGE_LUFS
+from ..player import Player, output_devices, output_problem
 
 RATES = ("48000", "44100", "96000", "16000")
 BIT_DEPTHS = ("24", "16", "32f")
-LOUDNESS_OFF = 0  # the spin box's "off"
+# Qt shows a spin box's special text at its minimum, so "off" is the minimum: the floor of the loudness
+# range, which is no valid target (a target must be above it). Every value above it is a real target.
+LOUDNESS_OFF = LOUDNESS_RANGE_LUFS[0]
+LOUDNESS_KEY = "export/loudness_lufs"  # "off" or a target
+OLD_LOUDNESS_KEY = "export/loudness"  # before 2026-12: 0 meant off, and -60 showed as "off"
 
 
 class SettingsPanel(QWidget):
@@ -27,7 +32,8 @@ class SettingsPanel(QWidget):
         self.output_label.setWordWrap(True)
         self.osc_port = QSpinBox(minimum=0, maximum=65535)
         self.device_choice = QComboBox()
-        self.device_choice.addItem("System default", None)
+        default = "System default" if not output_problem(None) else "System default (no output found)"
+        self.device_choice.addItem(default, None)
         for device in output_devices():
             self.device_choice.addItem(device.name, device.index)
         self.device_choice.currentIndexChanged.connect(self.change_device)
@@ -36,7 +42,12 @@ class SettingsPanel(QWidget):
         self.export_bits = QComboBox()
         self.export_bits.addItems(BIT_DEPTHS)
         self.export_loudness = QDoubleSpinBox(
-            minimum=-60, maximum=0, value=0, suffix=" LUFS", specialValueText="off"
+            minimum=LOUDNESS_OFF,
+            maximum=LOUDNESS_RANGE_LUFS[1],
+            value=LOUDNESS_OFF,
+            decimals=1,
+            suffix=" LUFS",
+            specialValueText="off",
         )
         self.daw_port = QSpinBox(minimum=0, maximum=65535, specialValueText="off")
         form = QFormLayout(self)
@@ -60,7 +71,7 @@ class SettingsPanel(QWidget):
         self.daw_port.setValue(int(values.value("daw/port", 0)))
         self.export_rate.setCurrentText(str(values.value("export/rate", "48000")))
         self.export_bits.setCurrentText(str(values.value("export/bit_depth", "24")))
-        self.export_loudness.setValue(float(values.value("export/loudness", LOUDNESS_OFF)))
+        self.export_loudness.setValue(saved_loudness(values))
         device = values.value("audio/device", "")
         if device:
             found = self.device_choice.findText(str(device))
@@ -78,7 +89,8 @@ class SettingsPanel(QWidget):
         values.setValue("daw/port", self.daw_port.value())
         values.setValue("export/rate", self.export_rate.currentText())
         values.setValue("export/bit_depth", self.export_bits.currentText())
-        values.setValue("export/loudness", self.export_loudness.value())
+        loudness = self.export_settings().loudness_lufs
+        values.setValue(LOUDNESS_KEY, "off" if loudness is None else loudness)
         values.setValue(
             "audio/device", self.device_choice.currentText() if self.device_choice.currentIndex() else ""
         )
@@ -101,5 +113,20 @@ class SettingsPanel(QWidget):
         return ExportSettings(
             sample_rate=int(self.export_rate.currentText()),
             bit_depth=self.export_bits.currentText(),
-            loudness_lufs=loudness if loudness < LOUDNESS_OFF else None,
+            loudness_lufs=loudness if loudness > LOUDNESS_OFF else None,
         )
+
+
+def saved_loudness(values: QSettings) -> float:
+    """The saved loudness target for the box (LOUDNESS_OFF: off). A value saved before 2026-12 is read
+    as the user saw it then: 0 and -60 both showed as off."""
+    saved = values.value(LOUDNESS_KEY)
+    if saved is None:
+        old = values.value(OLD_LOUDNESS_KEY)
+        saved = "off" if old is None or float(old) in (0.0, -60.0) else old
+    try:
+        target = float(saved)
+    except (TypeError, ValueError):  # "off", or anything else a hand edit left there
+        return LOUDNESS_OFF
+    low, high = LOUDNESS_RANGE_LUFS
+    return target if low < target <= high else LOUDNESS_OFF

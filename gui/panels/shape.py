@@ -9,7 +9,8 @@ from typing import Any
 from PyQt6.QtCore import QTimer, pyqtSignal
 from PyQt6.QtWidgets import QComboBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ...host_bridge.delivery.deliver import Delivery, read_file_provenance, rerender
+from ...host_bridge.delivery.deliver import Delivery, rerender
+from ...host_bridge.delivery.provenance import read_file_provenance
 from ...presets import EffectChain, ExportSettings, PresetError, PresetLibrary
 from ...presets.effects import parse_chain
 from ..background import run_in_background
@@ -47,7 +48,8 @@ class ShapePanel(QWidget):
     def show_take(self, take: Take) -> None:
         """The chain the take was rendered with (its provenance), without re-rendering it."""
         self.take = take
-        fx = (read_file_provenance(Path(take.path)) or {}).get("fx")
+        provenance = read_file_provenance(Path(take.path))
+        fx = provenance.fx if provenance is not None else None
         try:
             chain = parse_chain(fx, Path(take.path).parent) if fx else EffectChain()
         except PresetError:
@@ -80,13 +82,10 @@ class ShapePanel(QWidget):
         delivery = Delivery(chain, self.export(), SHAPED_NAME, keep_dry=False)
 
         def rendered(delivered: Any) -> None:
-            item = delivered[0]
-            shaped = Take(
-                str(item.path), take.request_id, item.rendered.duration_s, item.rendered.sample_rate,
-                take.seed, take.prompt, take.score, shaped_from=source,
-            )  # fmt: skip
+            item = delivered[0].take
+            shaped = Take(item, take.request_id, take.prompt, shaped_from=source)
             self.shaped.emit(shaped, take)
-            self.message.emit(f"re-rendered {Path(source).name} through {chain.name}: {item.path.name}")
+            self.message.emit(f"re-rendered {Path(source).name} through {chain.name}: {item.name}")
 
         def failed(message: str) -> None:
             self.message.emit(f"re-render: {message}")

@@ -3,6 +3,7 @@ and what a take can be sent to: the DAW, the file manager, a star, a new name.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from ...engine.licence import Licence
-from ...host_bridge.delivery.deliver import read_file_provenance
 from ...host_bridge.delivery.files import OutputError, rename_take
+from ...host_bridge.delivery.provenance import read_file_provenance
 from ..audio_files import LoadedAudio, load_audio
 from ..background import run_in_background
 from ..history import History
@@ -93,10 +93,7 @@ class TakesPanel(QWidget):
             self.view.setCurrentIndex(index)
 
         def described(provenance: Any) -> None:
-            if provenance:
-                take.score = provenance.get("score")
-                take.prompt = provenance.get("prompt") or take.prompt
-                take.licence = Licence.from_dict(provenance.get("licence"))
+            take.described(provenance)
             self.model.changed(take)
 
         def drawn(image: Any) -> None:
@@ -218,5 +215,5 @@ class TakesPanel(QWidget):
             self.message.emit(f"rename: {error}")
             return
         self.history.move_take(take.path, str(target))
-        take.path = str(target)
+        take.file = replace(take.file, path=str(target))
         self.model.changed(take)

@@ -23,7 +23,7 @@ from ..errors import BridgeError
 from ..logs import where_logged
 from .manifest import Manifest
 from .plan import Unit
-from .worker import TakeFile, TakeWorker, UnitOutcome, land
+from .worker import BatchTake, TakeWorker, UnitOutcome, land
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class Recorder:
                 continue
             self._record(unit, landed, outcome.worker, written_by="driver" if take.data else "worker")
 
-    def _record(self, unit: Unit, take: TakeFile, worker: str, written_by: str) -> None:
+    def _record(self, unit: Unit, take: BatchTake, worker: str, written_by: str) -> None:
         planned = next(item for item in unit.takes if item.key == take.key)
         self.manifest.record(
             {
@@ -83,12 +83,12 @@ class Recorder:
                 "file": take.name,
                 "sha256": take.sha256,
                 "bytes": take.size,
-                "duration_s": take.duration_s,
+                "duration_s": take.file.duration_s,
                 "worker": worker,
                 "written_by": written_by,
                 "adopted": take.adopted,
                 "job": unit.job_record,
-                "provenance": take.provenance,
+                "provenance": take.file.provenance.to_dict() if take.file.provenance else {},
             }
         )
         if take.adopted:

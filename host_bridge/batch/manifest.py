@@ -20,9 +20,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ...engine.licence import Licence
 from ..delivery.deliver import summary
 from ..delivery.files import write_text
+from ..delivery.provenance import Provenance
 from ..errors import BridgeError
 
 log = logging.getLogger(__name__)
@@ -106,23 +106,23 @@ class Manifest:
 
 
 def csv_row(entry: dict[str, Any]) -> dict[str, Any]:
-    provenance = entry.get("provenance", {})
-    licence = Licence.from_dict(provenance.get("licence"))
-    fx = provenance.get("fx") or {}
+    provenance = Provenance.from_dict(entry.get("provenance")) or Provenance(operation="")
+    licence = provenance.licence
+    fx = provenance.fx or {}
     return {
         "file": entry["file"],
         "description": summary(provenance),
-        "prompt": provenance.get("prompt", ""),
-        "operation": provenance.get("operation", ""),
-        "seed": provenance.get("seed"),
+        "prompt": provenance.prompt,
+        "operation": provenance.operation,
+        "seed": provenance.seed,
         "variation": entry.get("variation"),
         "variations": entry.get("variations"),
         "duration_s": entry.get("duration_s"),
-        "sample_rate": provenance.get("sample_rate"),
-        "channels": provenance.get("channels"),
-        "loudness_lufs": provenance.get("loudness_lufs"),
-        "true_peak_dbtp": provenance.get("true_peak_dbtp"),
-        "model": provenance.get("model_id", ""),
+        "sample_rate": provenance.sample_rate,
+        "channels": provenance.channels,
+        "loudness_lufs": provenance.loudness_lufs,
+        "true_peak_dbtp": provenance.true_peak_dbtp,
+        "model": provenance.model_id or "",
         "licence": licence.title if licence else "unknown",
         "licence_link": (licence.link or "") if licence else "",
         "non_commercial": "yes" if licence and licence.noncommercial else "no",

@@ -22,6 +22,7 @@ from ...engine import EditRequest, GenerationRequest
 from ...engine.limits import NEW_SEEDS, SEED
 from ...presets import PresetError
 from ..delivery.deliver import Delivery, take_name
+from ..delivery.provenance import Provenance
 from ..jobs.errors import JobError
 from ..jobs.planner import JobPlanner, Plan
 from .job_list import BatchJob
@@ -135,15 +136,15 @@ def name_takes(units: list[Unit], out: Path, model: str, taken: set[str], ours: 
     for unit in units:
         takes = []
         for take in unit.takes:
-            entry = {
-                "prompt": unit.job.spec.prompt,
-                "seed": take.seed,
-                "variation": take.variation,
-                "operation": unit.job.spec.operation,
-                "source_file": str(unit.plan.input_path or ""),
-                "model_id": model,
-            }
-            stem = take_name(unit.delivery, entry, now)
+            made = Provenance(
+                operation=unit.job.spec.operation,
+                prompt=unit.job.spec.prompt or "",
+                seed=take.seed,
+                variation=take.variation,
+                source_file=str(unit.plan.input_path or ""),
+                model_id=model,
+            )
+            stem = take_name(unit.delivery, made, now)
             name, n = f"{stem}.wav", 2
             while name in chosen or (os.path.lexists(out / name) and not ours(out / name, take.key)):
                 name, n = f"{stem}-{n}.wav", n + 1

@@ -21,16 +21,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import soundfile as sf
-
 from ...engine import EditRequest, GeneratedAudio, GenerationRequest
-from ...engine.api import Engine
 from ...engine.errors import EngineError
 from ...presets import PresetError, render
-from ..delivery.deliver import encode_take, read_file_provenance, request_provenance
+from ..delivery.deliver import encode_take
 from ..delivery.files import OutputError, write_file
+from ..delivery.provenance import BatchMark, read_file_provenance, request_provenance
+from ..delivery.take_file import TakeFile
 from ..engine_loader import model_loader
 from ..errors import BridgeError
+from ..jobs.runner import JobRunner
 from .plan import Take, Unit
 
 log = logging.getLogger(__name__)
@@ -39,22 +39,24 @@ MARKER = ".soundloom-batch"  # the driver's token in the output folder: a worker
 
 
 @dataclass
-class TakeFile:
-    """One finished take: its file name in the output folder and what the manifest records of it."""
+class BatchTake:
+    """One finished batch take: its file's record, and what the manifest adds (its key, digest, size)."""
 
     key: str
-    name: str
+    file: TakeFile  # its path is OUT/name, whether this worker writes it or the driver does
     sha256: str
     size: int
-    duration_s: float
-    provenance: dict[str, Any]
     data: bytes | None = field(default=None, repr=False)  # the file, when the driver must write it
     adopted: bool = False  # found already written by a lost worker, not rendered again
+
+    @property
+    def name(self) -> str:
+        return self.file.name
 
 
 @dataclass
 class UnitOutcome:
-    takes: list[TakeFile] = field(default_factory=list)
+    takes: list[BatchTake] = field(default_factory=list)
     error: str = ""  # one line for people; empty when the unit rendered
     trace: str = ""  # a defect's traceback, for the driver's log
     worker: str = ""
@@ -63,18 +65,16 @@ class UnitOutcome:
 def is_take(path: Path, key: str) -> bool:
     """Whether the file at `path` is the batch take `key` (its provenance says so)."""
     provenance = read_file_provenance(path) if path.is_file() else None
-    return bool(provenance) and (provenance.get("batch") or {}).get("take") == key
+    return provenance is not None and provenance.batch is not None and provenance.batch.take == key
 
 
-def adopt(path: Path, key: str) -> TakeFile:
+def adopt(path: Path, key: str) -> BatchTake:
     """The manifest's facts of a take file already in place."""
     data = path.read_bytes()
-    provenance = read_file_provenance(path) or {}
-    duration_s = round(sf.info(str(path)).duration, 3)
-    return TakeFile(key, path.name, _sha256(data), len(data), duration_s, provenance, None, True)
+    return BatchTake(key, TakeFile.read(path), _sha256(data), len(data), None, True)
 
 
-def land(out: Path, take: TakeFile) -> TakeFile:
+def land(out: Path, take: BatchTake) -> BatchTake:
     """Write a rendered take's bytes as `out/take.name`, atomically and never over another file; a file
     already there that is this very take (a lost worker's) is adopted instead."""
     assert take.data is not None
@@ -102,16 +102,14 @@ class TakeWorker:
         """`marker`: the token the driver wrote to OUT/.soundloom-batch; a worker that reads the same token
         (or, in the driver's process, is given none) writes into OUT itself, unless told to `collect`
         (ship every take back). Nothing loads until `start`."""
-        self._load = model_loader(device, dtype, allow_pickle)
-        self.model_name = model
-        self.model: Engine | None = None  # loaded by start()
+        self.runner = JobRunner(model_loader(device, dtype, allow_pickle), model)  # loads in start()
         self.out = Path(out)
         self.shared = not collect and (not marker or _read(self.out / MARKER) == marker)
         self.name = f"{socket.gethostname()}:{os.getpid()}"
 
     def start(self) -> dict[str, Any]:
         """Load the model (BridgeError says why it cannot); what the driver logs of this worker."""
-        self.model = self._load(self.model_name)
+        self.runner.load()
         return {"worker": self.name, "shared": self.shared}
 
     def render(self, unit: Unit, request: GenerationRequest | EditRequest) -> UnitOutcome:
@@ -124,14 +122,11 @@ class TakeWorker:
             message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
             return UnitOutcome(error=message, trace=traceback.format_exc(), worker=self.name)
 
-    def _render(self, unit: Unit, request: GenerationRequest | EditRequest) -> list[TakeFile]:
+    def _render(self, unit: Unit, request: GenerationRequest | EditRequest) -> list[BatchTake]:
         in_place = [take for take in unit.takes if self.shared and is_take(self.out / take.name, take.key)]
         if len(in_place) == len(unit.takes):
             return [adopt(self.out / take.name, take.key) for take in in_place]
-        if isinstance(request, EditRequest):
-            results = self.model.edit(request)
-        else:
-            results = self.model.generate(request)
+        results = self.runner.render(request)
         by_variation = {result.variation: result for result in results}
         now = datetime.now().replace(microsecond=0)
         files = []
@@ -141,21 +136,15 @@ class TakeWorker:
             files.append(land(self.out, encoded) if self.shared else encoded)
         return files
 
-    @staticmethod
-    def _encode(unit: Unit, take: Take, result: GeneratedAudio, now: datetime) -> TakeFile:
-        entry = request_provenance(result)
-        entry["batch"] = {
-            "take": take.key,
-            "line": take.line,
-            "variation": take.variation,
-            "of": take.variations,
-        }
+    def _encode(self, unit: Unit, take: Take, result: GeneratedAudio, now: datetime) -> BatchTake:
+        mark = BatchMark(take.key, take.line, take.variation, take.variations)
+        made = replace(request_provenance(result), batch=mark)
         delivery = unit.delivery
-        rendered = render(
-            result.audio, result.sample_rate, delivery.chain, delivery.export, loop=bool(entry["loop"])
-        )
-        data, provenance = encode_take(entry, rendered, delivery, now)
-        return TakeFile(take.key, take.name, _sha256(data), len(data), rendered.duration_s, provenance, data)
+        rendered = render(result.audio, result.sample_rate, delivery.chain, delivery.export, loop=made.loop)
+        data, provenance = encode_take(made, rendered, delivery, now)
+        path = str(self.out / take.name)
+        record = TakeFile(path, rendered.duration_s, rendered.sample_rate, provenance.seed, provenance)
+        return BatchTake(take.key, record, _sha256(data), len(data), data)
 
 
 def _sha256(data: bytes) -> str:

@@ -17,9 +17,9 @@ from ...engine.errors import EngineError
 from ...presets import PresetError
 from ..delivery.files import OutputError
 from ..errors import BridgeError
-from . import app, batch, client, corpus, generate, models, render, serve, train
+from . import app, batch, client, corpus, generate, info, models, render, serve, train
 
-COMMAND_GROUPS = (generate, batch, models, corpus, train, render, serve, client, app)
+COMMAND_GROUPS = (generate, batch, models, corpus, train, render, info, serve, client, app)
 
 
 class OneLineErrors(argparse.ArgumentParser):

@@ -211,6 +211,8 @@ def _follow_job(connection: Connection, request_id: str, wait: bool, timeout: fl
                         return 0
                 elif name == "progress":
                     sys.stderr.write(f"\rprogress {float(reply_args[1]) * 100:5.1f}% step {reply_args[2]}")
+                elif name == "warning":
+                    sys.stderr.write(f"\nwarning: {reply_args[1]}: {reply_args[2]}")
                 elif name == "result":
                     path, duration, rate, seed = reply_args[1:5]
                     sys.stderr.write(f"\n{path}: {duration:.3f} s at {rate} Hz, seed {seed}")

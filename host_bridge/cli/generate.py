@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from ...presets import load_library
 from ..delivery.deliver import Delivery, deliver
 from ..delivery.files import OutputError, plan_outputs, write_wav
 from ..errors import BridgeError
-from .options import add_generation_options, add_limit_option, job_spec, load_model
+from .options import add_generation_options, add_limit_option, job_spec, load_runner, make_out_folder
 from .progress import ProgressBar
 from .render import add_render_options, checked_delivery, render_fields, report
 
@@ -98,9 +99,9 @@ def run_generate(args: argparse.Namespace) -> int:
     # Check the destination before the (slow) model load.
     _plan(args, request.variations)
     preview = PreviewFile(_preview_path(args), args.overwrite) if args.preview else None
-    model = load_model(args)
-    sink = preview.sink(model.sample_rate) if preview else None
-    results = model.generate(request, progress=ProgressBar("generating"), preview=sink)
+    runner = load_runner(args)
+    sink = preview.sink(runner.model.sample_rate) if preview else None
+    results = runner.render(request, ProgressBar("generating"), preview=sink)
     if preview:
         preview.report()
     return _write_results(args, results, delivery)
@@ -158,17 +159,18 @@ def run_edit(args: argparse.Namespace) -> int:
         raise OutputError(f"--out {args.out} is the input clip; user audio is never overwritten")
     spec = job_spec(args, operation, prompt, args.input, render=render_fields(args))
     delivery = checked_delivery(spec, load_library())
-    clip = read_clip(args.input, MAX_DURATION_S)
+    # The clip by its absolute path in the take's provenance: `info`'s line remakes it from anywhere.
+    clip = replace(read_clip(args.input, MAX_DURATION_S), source=str(args.input.resolve()))
     request = spec.edit_request(clip, spec.generation(None))
     _check(request.problems())
     _plan(args, request.generation.variations)
-    model = load_model(args)
-    results = model.edit(request, progress=ProgressBar(operation))
+    results = load_runner(args).render(request, ProgressBar(operation))
     return _write_results(args, results, delivery)
 
 
 def _plan(args: argparse.Namespace, variations: int) -> None:
     """Check --out before any work: the shared planner's words, with the option that fixes it."""
+    make_out_folder(args)
     try:
         plan_outputs(args.out, variations, overwrite=args.overwrite)
     except OutputError as error:
@@ -180,6 +182,5 @@ def _plan(args: argparse.Namespace, variations: int) -> None:
 def _write_results(args: argparse.Namespace, results: list[GeneratedAudio], delivery: Delivery) -> int:
     delivered = deliver(results, args.out, delivery, args.overwrite)
     report(delivered)
-    first = delivered[0].provenance
-    sys.stderr.write(f"seed {first['seed']}, {len(delivered)} file(s)\n")
+    sys.stderr.write(f"seed {delivered[0].take.seed}, {len(delivered)} file(s)\n")
     return 0

@@ -4,11 +4,11 @@ the two things every generating command does with them: build a request and load
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from ...engine.api import Engine
 from ...engine.default_model import DEFAULT_NAME
 from ...engine.licence import Licence
 from ...engine.limits import (
@@ -25,8 +25,10 @@ from ...engine.limits import (
     Limit,
 )
 from ..cluster.connect import RAY_MODES, WorkerShape, connect, worker_shape
+from ..delivery.files import OutputError
 from ..engine_loader import EngineLoader, model_loader
 from ..errors import BridgeError
+from ..jobs.runner import JobRunner
 from ..jobs.spec import JobSpec
 
 MIN_TOKEN = 16  # characters: a secret shorter than this is guessable
@@ -100,9 +102,42 @@ def add_generation_options(parser: argparse.ArgumentParser, loop: bool = True, r
         parser.add_argument(
             "--rerank", action="store_true", help="order the variations by CLAP score, best first"
         )
-    parser.add_argument("--out", required=True, type=Path, help="a .wav file, or an existing folder")
+    add_out_option(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace existing files named by --out")
     add_engine_options(parser)
+
+
+OUT_HELP = "a .wav file, or a folder (ending in / it is made if missing: --out sfx/)"
+
+
+class OutOption(argparse.Action):
+    """--out as a Path, and whether it was typed as a folder: `Path("sfx/")` forgets the trailing
+    separator, which is how users say "a folder, make it" (as cp and rsync read it)."""
+
+    def __call__(self, parser: Any, namespace: argparse.Namespace, values: Any, option: Any = None) -> None:
+        setattr(namespace, self.dest, Path(values))
+        namespace.out_is_folder = str(values).endswith(("/", os.sep))
+
+
+def add_out_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, action=OutOption, help=OUT_HELP)
+    parser.set_defaults(out_is_folder=False)
+
+
+def make_out_folder(args: argparse.Namespace) -> None:
+    """Make the --out folder typed with a trailing separator, if it is missing (not its parents: a typo
+    must not grow a tree). Called after the request is checked, before any slow work."""
+    out: Path = args.out
+    if not args.out_is_folder or out.is_dir():
+        return
+    if os.path.lexists(out):
+        raise OutputError(f"--out {out}/ is a file, not a folder")
+    if not out.parent.is_dir():
+        raise OutputError(f"--out {out}/: folder {out.parent} does not exist")
+    try:
+        out.mkdir()
+    except OSError as error:
+        raise OutputError(f"--out {out}/: cannot create the folder ({error.strerror or error})") from None
 
 
 def add_limit_option(parser: argparse.ArgumentParser, limit: Limit, help: str = "", **kwargs: Any) -> None:
@@ -145,11 +180,24 @@ def job_spec(
     return JobSpec(operation, prompt, str(input_path or ""), **fields, **(render or {}))
 
 
-def load_model(args: argparse.Namespace) -> Engine:
-    """The model named by --model, on --device in --dtype; a non-commercial licence is said on stderr."""
-    model = engine_loader(args)(args.model)
-    tell_licence(args.model or DEFAULT_NAME, model.licence)
-    return model
+def load_runner(args: argparse.Namespace) -> JobRunner:
+    """The one job runner (jobs/runner.py) holding the model named by --model, loaded now on --device in
+    --dtype; a non-commercial licence is said on stderr."""
+    name = args.model or DEFAULT_NAME
+    if Path(name).is_dir():  # a folder by its absolute path, so the take's provenance names it from anywhere
+        name = str(Path(name).resolve())
+    runner = JobRunner(engine_loader(args), name)
+    runner.load_listeners.append(say_loading)
+    tell_licence(runner.model_name, runner.load().licence)
+    return runner
+
+
+def say_loading(model: str, seconds: float | None) -> None:
+    """The loading line on stderr: a model takes seconds to load, and a silent start looks hung."""
+    if seconds is None:
+        sys.stderr.write(f"loading model {model} …\n")
+    else:
+        sys.stderr.write(f"model loaded in {seconds:.1f} s\n")
 
 
 def tell_licence(model: str, licence: Licence | None) -> None:

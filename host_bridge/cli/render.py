@@ -5,51 +5,53 @@
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
 import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import soundfile
-
-from ...engine.clip import file_problem
-from ...engine.licence import Licence
 from ...presets import PresetError, PresetLibrary, build_board, load_library, load_preset_file
-from ...presets.file_meter import measure_file
 from ...presets.library import preset_key
-from ...presets.render import BIT_DEPTHS, CHANNEL_LAYOUTS, SAMPLE_RATES, STEREO_MODES
+from ...presets.render import BIT_DEPTHS, CHANNEL_LAYOUTS, SAMPLE_RATES, STEREO_MODES, ExportSettings
 from ..delivery.deliver import DeliveredFile, Delivery, DryTakeMissing, rerender
 from ..delivery.files import OutputError
-from ..delivery.wav_metadata import read_bext, read_metadata, read_provenance
-from ..jobs.delivery import delivery_for
+from ..delivery.provenance import read_file_provenance
+from ..jobs.delivery import DEFAULT_EXPORT, delivery_for
 from ..jobs.spec import JobSpec
-from .options import tell_licence
+from .options import add_out_option, make_out_folder, tell_licence
 
 
-def add_render_options(parser: argparse.ArgumentParser, name_pattern: str, dry: bool = True) -> None:
+def add_render_options(
+    parser: argparse.ArgumentParser, name_pattern: str, dry: bool = True, inherit: bool = False
+) -> None:
+    """The render and export options. With `inherit` (fx apply) an export option left out keeps the
+    take's own setting, so its defaults are None here and ExportSettings' after the take's."""
     group = parser.add_argument_group("render and export")
+    default = (lambda value: None) if inherit else (lambda value: value)
     group.add_argument("--fx", help="effect preset name or preset .toml file ('none': no effects)")
     group.add_argument(
         "--rate", type=int, choices=SAMPLE_RATES, metavar="HZ", help="default: the source rate"
     )
-    group.add_argument("--channels", choices=CHANNEL_LAYOUTS, default="same")
+    group.add_argument("--channels", choices=CHANNEL_LAYOUTS, default=default("same"))
     group.add_argument(
         "--stereo",
         choices=STEREO_MODES,
-        default="dual-mono",
+        default=default("dual-mono"),
         help="how mono becomes stereo (--channels stereo)",
     )
     level = group.add_mutually_exclusive_group()
     level.add_argument("--loudness", type=float, metavar="LUFS", help="integrated loudness target, e.g. -18")
     level.add_argument("--peak", type=float, metavar="DBTP", help="true-peak normalisation target, e.g. -1")
     group.add_argument(
-        "--ceiling", type=float, default=-1.0, metavar="DBTP", help="true-peak ceiling when level changes"
+        "--ceiling",
+        type=float,
+        default=default(-1.0),
+        metavar="DBTP",
+        help="true-peak ceiling when level changes",
     )
-    group.add_argument("--fade-in", type=float, default=0.0, metavar="S")
-    group.add_argument("--fade-out", type=float, default=0.0, metavar="S")
-    group.add_argument("--bits", choices=BIT_DEPTHS, default="32f", help="16 is TPDF-dithered")
+    group.add_argument("--fade-in", type=float, default=default(0.0), metavar="S")
+    group.add_argument("--fade-out", type=float, default=default(0.0), metavar="S")
+    group.add_argument("--bits", choices=BIT_DEPTHS, default=default("32f"), help="16 is TPDF-dithered")
     group.add_argument(
         "--name",
         default=name_pattern,
@@ -88,10 +90,12 @@ def render_fields(args: argparse.Namespace, preset_fx: str | None = None) -> dic
     return {name: value for name, value in fields.items() if value is not None}
 
 
-def checked_delivery(spec: JobSpec, library: PresetLibrary) -> Delivery:
+def checked_delivery(
+    spec: JobSpec, library: PresetLibrary, base: ExportSettings = DEFAULT_EXPORT
+) -> Delivery:
     """The Delivery a command line job asks for, checked before any model loads (the name pattern is
     the spec's: the command's --name default)."""
-    delivery = delivery_for(spec, library, "")
+    delivery = delivery_for(spec, library, "", base=base)
     problems = delivery.problems()
     if problems:
         raise PresetError("; ".join(problems))
@@ -100,23 +104,23 @@ def checked_delivery(spec: JobSpec, library: PresetLibrary) -> Delivery:
 
 
 def delivery_from_args(
-    args: argparse.Namespace, library: PresetLibrary, preset_fx: str | None = None
+    args: argparse.Namespace,
+    library: PresetLibrary,
+    preset_fx: str | None = None,
+    base: ExportSettings = DEFAULT_EXPORT,
 ) -> Delivery:
-    """The Delivery the render options alone ask for (`fx apply`, a batch's defaults), checked."""
-    return checked_delivery(JobSpec("generate", **render_fields(args, preset_fx)), library)
+    """The Delivery the render options alone ask for (`fx apply`, a batch's defaults), checked; an export
+    option left out comes from `base`."""
+    return checked_delivery(JobSpec("generate", **render_fields(args, preset_fx)), library, base)
 
 
 def report(delivered: list[DeliveredFile]) -> None:
     """Paths to stdout; what the render measured and noticed to stderr."""
     for item in delivered:
-        score = item.provenance.get("score")
+        made = item.take.provenance
+        scored = made is not None and made.score is not None
         print(
-            f"{item.path}"
-            + (
-                f"\tCLAP score {score:.4f} (variation {item.provenance['variation']})"
-                if score is not None
-                else ""
-            )
+            item.take.path + (f"\tCLAP score {made.score:.4f} (variation {made.variation})" if scored else "")
         )
         rendered = item.rendered
         sys.stderr.write(
@@ -126,6 +130,7 @@ def report(delivered: list[DeliveredFile]) -> None:
             + (f", dry take {item.dry_path}" if item.dry_path else "")
             + "".join(f"; {note}" for note in rendered.notes)
             + "\n"
+            + "".join(f"  warning: {warning}\n" for warning in rendered.warnings)
         )
 
 
@@ -135,7 +140,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     apply = fx_commands.add_parser("apply", help="render a WAV/AIFF/FLAC through an effect preset")
     apply.set_defaults(run=run_fx_apply)
     apply.add_argument("input", type=Path)
-    apply.add_argument("--out", type=Path, required=True, help="a .wav file, or an existing folder")
+    add_out_option(apply)
     apply.add_argument(
         "--overwrite", action="store_true", help="replace --out if it exists (never the input)"
     )
@@ -144,7 +149,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="process the file itself even when its provenance names a dry take (default: re-render the dry)",
     )
-    add_render_options(apply, "{input}_{fx}")
+    add_render_options(apply, "{input}_{fx}", inherit=True)
 
     presets = commands.add_parser("presets", help="effect and prompt presets")
     presets.set_defaults(run=run_presets)
@@ -156,11 +161,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     validate = preset_commands.add_parser("validate", help="check preset files (default: all)")
     validate.add_argument("files", nargs="*", type=Path)
 
-    info = commands.add_parser("info", help="a WAV's format, loudness and Soundloom provenance")
-    info.set_defaults(run=run_info)
-    info.add_argument("file", type=Path)
-    info.add_argument("--json", action="store_true", help="print the provenance as JSON")
-
 
 def run_fx_apply(args: argparse.Namespace) -> int:
     """Render a file through a chain. A Soundloom file whose provenance names its dry take is re-rendered
@@ -170,14 +170,19 @@ def run_fx_apply(args: argparse.Namespace) -> int:
         raise OutputError(f"--out {args.out} is the input; user audio is never overwritten")
     if args.fx is None:
         raise PresetError("give an effect preset with --fx (or --fx none to only export)")
-    delivery = replace(delivery_from_args(args, load_library()), keep_dry=False)
+    made_by = read_file_provenance(args.input)
+    # The take keeps its own rate, bits, layout and level unless an option says otherwise.
+    base = ExportSettings.from_dict(made_by.export) if made_by is not None else None
+    delivery = replace(delivery_from_args(args, load_library(), base=base or DEFAULT_EXPORT), keep_dry=False)
+    make_out_folder(args)
     try:
         delivered = rerender(args.input, args.out, delivery, args.as_is, args.overwrite, log=sys.stderr.write)
     except DryTakeMissing as error:
         raise OutputError(f"{error} (--as-is)") from None
     report(delivered)
-    made_by = delivered[0].provenance
-    tell_licence(str(made_by.get("model_id", args.input.name)), Licence.from_dict(made_by.get("licence")))
+    made_by = delivered[0].take.provenance
+    if made_by is not None:
+        tell_licence(made_by.model_id or args.input.name, made_by.licence)
     return 0
 
 
@@ -219,99 +224,3 @@ def _validate(files: list[Path]) -> int:
         print(f"soundloom: {error}", file=sys.stderr)
     print(f"{count - len(errors)} of {count} presets valid")
     return 2 if errors else 0
-
-
-def run_info(args: argparse.Namespace) -> int:
-    """Headers and metadata chunks are read whole, the audio in blocks: a WAV of any size is fine."""
-    problem = file_problem(args.file)  # before opening: a FIFO would block the read
-    if problem is not None:
-        raise OutputError(f"{args.file}: {problem}")
-    try:
-        data = read_metadata(args.file)
-        info = soundfile.info(str(args.file))
-    except OSError as error:
-        raise OutputError(f"{args.file}: cannot read ({error.strerror})") from None
-    except (ValueError, soundfile.LibsndfileError, RuntimeError):
-        raise OutputError(f"{args.file}: not a WAV file") from None
-    provenance = read_provenance(data)
-    if args.json:
-        print(json.dumps(provenance, indent=2, ensure_ascii=False))
-        return 0 if provenance else 1
-    print(f"file         {args.file}")
-    print(
-        f"format       {info.subtype_info}, {info.samplerate} Hz, {info.channels} ch, {info.duration:.3f} s"
-    )
-    try:
-        loudness_lufs, peak_dbtp = measure_file(args.file)
-    except (soundfile.LibsndfileError, RuntimeError) as error:
-        raise OutputError(f"{args.file}: cannot decode the audio ({error})") from None
-    print(f"level        {loudness_lufs:.1f} LUFS integrated, true peak {peak_dbtp:.1f} dBTP")
-    bext = read_bext(data)
-    if bext:
-        print(f"bext         {bext['description']}")
-        print(f"history      {bext['coding_history'].strip()}")
-    if not provenance:
-        print("provenance   none (not written by Soundloom)")
-        return 0
-    for key in (
-        "operation",
-        "prompt",
-        "negative_prompt",
-        "transcript",
-        "seed",
-        "steps",
-        "guidance_scale",
-        "sampler",
-        "duration_s",
-        "variation",
-        "loop",
-        "score",
-        "model_id",
-        "source_file",
-        "dry_file",
-        "created",
-    ):
-        if provenance.get(key) not in (None, ""):
-            print(f"{key:<12} {provenance[key]}")
-    licence = Licence.from_dict(provenance.get("licence"))
-    if licence is not None:
-        print(f"licence      {licence.label}" + (f"  {licence.link}" if licence.link else ""))
-        if licence.noncommercial:
-            print(f"             {licence.evidence}")
-    fx = provenance.get("fx")
-    if fx:
-        effects = ", ".join(effect["type"] for effect in fx["effect"] if not effect.get("bypass"))
-        print(f"fx           {fx['name']}: {effects} (tail {fx['tail']})")
-    command = regenerate_command(provenance)
-    if command:
-        print(f"regenerate   {command}")
-    return 0
-
-
-def regenerate_command(provenance: dict[str, Any]) -> str | None:
-    """The `soundloom generate` line that makes this take again (generations only)."""
-    if provenance.get("operation") != "generate" or provenance.get("seed") is None:
-        return None
-    words = ["soundloom", "generate", provenance["prompt"]]
-    options = [
-        ("--negative", provenance.get("negative_prompt")),
-        ("--transcript", provenance.get("transcript")),
-        ("--duration", provenance.get("duration_s")),
-        ("--steps", provenance.get("steps")),
-        ("--guidance", provenance.get("guidance_scale")),
-        ("--sampler", provenance.get("sampler")),
-        ("--seed", provenance.get("seed")),
-        ("--variations", provenance.get("variations")),
-        ("--model", provenance.get("model_id")),
-    ]
-    for flag, value in options:
-        if value not in (None, ""):
-            words += [flag, str(value)]
-    if provenance.get("loop"):
-        words.append("--loop")
-    fx = provenance.get("fx")
-    if fx:
-        words += ["--fx", fx["name"]]
-    words += ["--out", "FOLDER"]
-    take = f"  # take {provenance['variation']}" if provenance.get("variations", 1) > 1 else ""
-    return shlex.join(words) + take

@@ -22,6 +22,7 @@ from .options import (
     engine_loader,
     join_cluster,
     read_token,
+    say_loading,
     tell_licence,
 )
 
@@ -120,7 +121,7 @@ def run_serve(args: argparse.Namespace) -> int:
             return EnginePool(ray, name, shape, engine, args.retries)
 
     service = BridgeService(settings, load, names[0], model_names=lambda: names)
-    sys.stderr.write(f"loading {names[0]} ...\n")
+    service.runner.load_listeners.append(say_loading)  # this one, and any a request's `model` switches to
     try:
         service.runner.load()  # now, so the first request does not wait for it
         leftovers = service.start()

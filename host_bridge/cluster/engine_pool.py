@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 
 from ...engine import EditRequest, GeneratedAudio, GenerationRequest
-from ...engine.api import Engine
 from ...engine.errors import EngineError, GenerationCancelled
 from ...presets import PresetError
 from ..engine_loader import model_loader
 from ..errors import BridgeError
+from ..jobs.runner import JobRunner
 from .connect import ClusterError, WorkerShape, first_line
 
 log = logging.getLogger(__name__)
@@ -42,22 +42,19 @@ class EngineActor:
     (the actor is threaded: `max_concurrency` 3)."""
 
     def __init__(self, model: str, device: str, dtype: str, allow_pickle: bool):
-        self._load = model_loader(device, dtype, allow_pickle)
-        self.model_name = model
-        self.model: Engine | None = None  # loaded by start()
+        self.runner = JobRunner(model_loader(device, dtype, allow_pickle), model)  # loads in start()
         self._cancel = threading.Event()
         self._progress = (0, 0)
         self._preview: tuple[np.ndarray, float] | None = None
 
     def start(self) -> dict[str, Any]:
-        self.model = self._load(self.model_name)
-        status = self.model.status() if hasattr(self.model, "status") else {}
+        model = self.runner.load()
         worker = f"{socket.gethostname()}:{os.getpid()}"
         return {
             "worker": worker,
-            "sample_rate": self.model.sample_rate,
-            "licence": self.model.licence,
-            **status,
+            "sample_rate": model.sample_rate,
+            "licence": model.licence,
+            **(self.runner.model_status() or {}),
         }
 
     def run(self, request: GenerationRequest | EditRequest, preview: bool) -> tuple[str, Any]:
@@ -71,11 +68,7 @@ class EngineActor:
             self._preview = (waveform, fraction)
 
         try:
-            if isinstance(request, EditRequest):
-                return "done", self.model.edit(request, progress, self._cancel)
-            return "done", self.model.generate(
-                request, progress=progress, cancel=self._cancel, preview=shot if preview else None
-            )
+            return "done", self.runner.render(request, progress, self._cancel, shot if preview else None)
         except GenerationCancelled:
             return "cancelled", ""
         except (EngineError, BridgeError, PresetError) as error:

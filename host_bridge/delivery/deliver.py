@@ -9,22 +9,22 @@ import contextlib
 import re
 import string
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ...engine import EditRequest, GeneratedAudio, GenerationRequest, read_clip
-from ...engine.default_model import default_model_folder
-from ...engine.licence import Licence
+from ...engine import GeneratedAudio, read_clip
 from ...engine.limits import MAX_DURATION_S
 from ...presets import EffectChain, ExportSettings, RenderedAudio, render
 from ...presets.render import NO_CHAIN
 from ..home import soundloom_version
 from .files import OutputError, plan_outputs, slug, wav_bytes, write_file, write_wav
-from .wav_metadata import BEXT_DESCRIPTION, read_metadata, read_provenance, with_provenance
+from .provenance import Provenance, read_file_provenance, request_provenance
+from .take_file import TakeFile
+from .wav_metadata import BEXT_DESCRIPTION, with_provenance
 
 NAME_FIELDS = (
     "prompt",  # the prompt, lower case with underscores
@@ -83,57 +83,13 @@ class Delivery:
         return bool(self.chain.active) or self.export != ExportSettings()
 
 
-@dataclass
+@dataclass(frozen=True)
 class DeliveredFile:
-    path: Path
-    dry_path: Path | None
+    """A take a delivery wrote: its record, and the render (the audio, and what it measured and noticed)."""
+
+    take: TakeFile
     rendered: RenderedAudio
-    provenance: dict[str, Any]
-
-
-def request_provenance(result: GeneratedAudio) -> dict[str, Any]:
-    """What made this take: enough to regenerate it (prompt, seed, settings, model, edit parameters)."""
-    request = result.request
-    generation = request if isinstance(request, GenerationRequest) else request.generation
-    entry: dict[str, Any] = {
-        "operation": request.operation if isinstance(request, EditRequest) else "generate",
-        "prompt": generation.prompt,
-        "negative_prompt": generation.negative_prompt,
-        "transcript": generation.transcript,
-        "seed": generation.seed,
-        "steps": generation.steps,
-        "guidance_scale": generation.guidance_scale,
-        "sampler": generation.sampler,
-        "eta": generation.eta,
-        "duration_s": generation.duration_s,
-        "variation": result.variation,
-        "variations": generation.variations,
-        "loop": generation.loop,
-        "rerank": generation.rerank,
-        "score": result.score,
-        "model_id": _model_name(result.model_id),
-        "licence": result.licence.to_dict(),  # the checkpoint's, from its model card
-    }
-    if isinstance(request, EditRequest):
-        entry.update(
-            source_file=request.clip.source,
-            strength=request.strength,
-            start_s=request.start_s,
-            end_s=request.end_s,
-            fade_s=request.fade_s,
-            extend_s=request.extend_s,
-        )
-    return entry
-
-
-def _model_name(model_id: str) -> str:
-    """'default' for the built-in model (its folder moves with the install), else the id as loaded."""
-    try:
-        if Path(model_id).resolve() == default_model_folder().resolve():
-            return "default"
-    except OSError:
-        pass
-    return model_id
+    dry_path: Path | None = None  # the unprocessed take kept beside it (dry/), when the render changed it
 
 
 # Called with the [take, dry take or None] paths a delivery will write, before it writes any of them.
@@ -153,22 +109,21 @@ def deliver(
 
 
 def write_takes(
-    takes: list[tuple[dict[str, Any], np.ndarray, int]],
+    takes: list[tuple[Provenance, np.ndarray, int]],
     out: Path,
     delivery: Delivery,
     overwrite: bool,
     planned: OutputsPlanned | None = None,
 ) -> list[DeliveredFile]:
-    """Render each (provenance entry, dry audio, sample rate) take; write it with its provenance chunks.
+    """Render each (what made it, dry audio, sample rate) take; write it with its provenance chunks.
 
     All or nothing: if any file fails (a full disk), every file this call wrote is removed again.
     """
     now = datetime.now().replace(microsecond=0)
     renders = [
-        render(audio, rate, delivery.chain, delivery.export, loop=bool(entry.get("loop")))
-        for entry, audio, rate in takes
+        render(audio, rate, delivery.chain, delivery.export, loop=made.loop) for made, audio, rate in takes
     ]
-    names = [take_name(delivery, entry, now) for entry, _, _ in takes]
+    names = [take_name(delivery, made, now) for made, _, _ in takes]
     paths = plan_outputs(out, len(takes), names, overwrite)
     keep_dry = delivery.keep_dry and delivery.changes_audio
     dry_paths = [
@@ -191,7 +146,7 @@ def write_takes(
 
 
 def _write_take(
-    take: tuple[dict[str, Any], np.ndarray, int],
+    take: tuple[Provenance, np.ndarray, int],
     rendered: RenderedAudio,
     path: Path,
     dry_path: Path | None,
@@ -200,38 +155,46 @@ def _write_take(
     now: datetime,
     written: list[Path],
 ) -> DeliveredFile:
-    entry, dry_audio, dry_rate = take
+    made, dry_audio, dry_rate = take
     if dry_path is not None:
         written.append(write_wav(dry_path, dry_audio, dry_rate))
-    dry_file = str(dry_path.relative_to(path.parent)) if dry_path else entry.get("dry_file")
-    data, provenance = encode_take(entry, rendered, delivery, now, dry_file)
+    dry_file = str(dry_path.relative_to(path.parent)) if dry_path else made.dry_file
+    data, provenance = encode_take(made, rendered, delivery, now, dry_file)
     written.append(write_file(path, data, overwrite))
-    return DeliveredFile(path, dry_path, rendered, provenance)
+    record = TakeFile(str(path), rendered.duration_s, rendered.sample_rate, provenance.seed, provenance)
+    return DeliveredFile(record, rendered, dry_path)
 
 
 def encode_take(
-    entry: dict[str, Any],
+    made: Provenance,
     rendered: RenderedAudio,
     delivery: Delivery,
     now: datetime,
     dry_file: str | None = None,
-) -> tuple[bytes, dict[str, Any]]:
+) -> tuple[bytes, Provenance]:
     """A rendered take as the bytes of its WAV file, provenance chunks included, and that provenance."""
-    provenance = {
-        "soundloom": soundloom_version(),
-        "created": now.isoformat(),
-        **entry,
-        "fx": delivery.chain.to_dict() if delivery.chain.active else None,
-        "export": delivery.export.to_dict(),
-        "sample_rate": rendered.sample_rate,
-        "channels": rendered.audio.shape[1],
-        "loudness_lufs": _finite(rendered.loudness_lufs),
-        "true_peak_dbtp": _finite(rendered.true_peak_dbtp),
-        "dry_file": dry_file,
-    }
+    provenance = replace(
+        made,
+        soundloom=soundloom_version(),
+        created=now.isoformat(),
+        fx=delivery.chain.to_dict() if delivery.chain.active else None,
+        export=delivery.export.to_dict(),
+        sample_rate=rendered.sample_rate,
+        channels=rendered.audio.shape[1],
+        loudness_lufs=_finite(rendered.loudness_lufs),
+        true_peak_dbtp=_finite(rendered.true_peak_dbtp),
+        dry_file=dry_file,
+        naming={
+            "pattern": delivery.name_pattern,
+            "catid": delivery.catid,
+            "creator": delivery.creator,
+            "source": delivery.source,
+        },
+        warnings=tuple(rendered.warnings),
+    )
     history = _coding_history(provenance, delivery, rendered)
     wav = wav_bytes(rendered.audio, rendered.sample_rate, delivery.export.bit_depth)
-    return with_provenance(wav, provenance, summary(provenance), history), provenance
+    return with_provenance(wav, provenance.to_dict(), summary(provenance), history), provenance
 
 
 def _finite(value: float) -> float | None:
@@ -239,57 +202,53 @@ def _finite(value: float) -> float | None:
     return round(value, 2) if np.isfinite(value) else None
 
 
-def summary(provenance: dict[str, Any]) -> str:
+def summary(provenance: Provenance) -> str:
     """One line for bext's description and INFO's comment: what a library browser shows. The prompt is
     shortened, never the rest, so the licence always fits bext's 256 characters."""
     parts = []
-    if provenance.get("seed") is not None:
-        parts.append(f"seed {provenance['seed']}")
-    if provenance.get("steps"):
-        parts.append(
-            f"{provenance['steps']} steps {provenance['sampler']} cfg {provenance['guidance_scale']:g}"
-        )
-    if provenance.get("model_id"):
-        parts.append(str(provenance["model_id"])[-80:])
-    if provenance.get("fx"):
-        parts.append(f"fx {str(provenance['fx']['name'])[:40]}")
-    licence = Licence.from_dict(provenance.get("licence"))
-    if licence is not None:
-        parts.append(f"licence {licence.label}")
+    if provenance.seed is not None:
+        parts.append(f"seed {provenance.seed}")
+    if provenance.steps:
+        parts.append(f"{provenance.steps} steps {provenance.sampler} cfg {provenance.guidance_scale or 0:g}")
+    if provenance.model_id:
+        parts.append(provenance.model_id[-80:])
+    fx_name = (provenance.fx or {}).get("name")
+    if fx_name:
+        parts.append(f"fx {str(fx_name)[:40]}")
+    if provenance.licence is not None:
+        parts.append(f"licence {provenance.licence.label}")
     rest = "".join(f" | {part}" for part in parts)
-    head = provenance.get("prompt") or provenance.get("operation", "")
+    head = provenance.prompt or provenance.operation
     room = BEXT_DESCRIPTION - len(rest)
     return (head if len(head) <= room else head[: max(room - 3, 0)] + "...") + rest
 
 
-def _coding_history(provenance: dict[str, Any], delivery: Delivery, rendered: RenderedAudio) -> str:
+def _coding_history(provenance: Provenance, delivery: Delivery, rendered: RenderedAudio) -> str:
     bits = {"16": "16", "24": "24", "32f": "32"}[delivery.export.bit_depth]
     mode = "mono" if rendered.audio.shape[1] == 1 else "stereo"
     fx = f"; fx {delivery.chain.name}" if delivery.chain.active else ""
     return (
         f"A=PCM,F={rendered.sample_rate},W={bits},M={mode},"
-        f"T=Soundloom {provenance['soundloom']}; {provenance.get('operation')}; "
-        f"{provenance.get('model_id')}{fx}"
+        f"T=Soundloom {provenance.soundloom}; {provenance.operation}; {provenance.model_id}{fx}"
     )
 
 
-def take_name(delivery: Delivery, entry: dict[str, Any], now: datetime) -> str:
+def take_name(delivery: Delivery, made: Provenance, now: datetime) -> str:
     """The file stem for one take, from the delivery's pattern."""
     pattern = UCS_PATTERN if delivery.name_pattern.upper() == "UCS" else delivery.name_pattern
-    prompt = entry.get("prompt") or ""
+    words = re.findall(r"[A-Za-z0-9]+", made.prompt)
     fields = {
-        "prompt": slug(prompt) if prompt else "",
-        "seed": entry.get("seed"),
-        "variation": entry.get("variation"),
+        "prompt": slug(made.prompt) if made.prompt else "",
+        "seed": made.seed,
+        "variation": made.variation,
         "date": now.strftime("%Y%m%d"),
         "time": now.strftime("%H%M%S"),
-        "operation": entry.get("operation"),
-        "input": Path(entry.get("source_file") or entry.get("rendered_from") or "").stem,
+        "operation": made.operation,
+        "input": Path(made.source_file or made.rendered_from or "").stem,
         "fx": slug(delivery.chain.name) if delivery.chain.active else "",
-        "model": slug(Path(str(entry.get("model_id", ""))).name),
+        "model": slug(Path(made.model_id or "").name),
         "catid": delivery.catid,
-        "fxname": " ".join(word.capitalize() for word in re.findall(r"[A-Za-z0-9]+", prompt))[:25].strip()
-        or str(entry.get("operation", "")).capitalize(),
+        "fxname": " ".join(word.capitalize() for word in words)[:25].strip() or made.operation.capitalize(),
         "creator": delivery.creator,
         "source": delivery.source,
     }
@@ -297,26 +256,6 @@ def take_name(delivery: Delivery, entry: dict[str, Any], now: datetime) -> str:
     text = re.sub(r'[\x00-\x1f<>:"/\\|?*]', "", text)  # what no file system accepts
     text = re.sub(r"_{2,}", "_", text).strip(" ._-")
     return text or "sound"
-
-
-# Provenance fields a render writes; re-rendering measures them anew and keeps only what made the take.
-MADE_BY_RENDER = {
-    "soundloom",
-    "created",
-    "fx",
-    "export",
-    "sample_rate",
-    "channels",
-    "loudness_lufs",
-    "true_peak_dbtp",
-}
-
-
-def read_file_provenance(path: Path) -> dict[str, Any] | None:
-    try:
-        return read_provenance(read_metadata(path))
-    except (OSError, ValueError):
-        return None
 
 
 def rerender(
@@ -333,13 +272,17 @@ def rerender(
     """
     if out.resolve() == source.resolve():
         raise OutputError(f"{out} is the input; user audio is never overwritten")
-    provenance = read_file_provenance(source) or {}
-    if as_is:  # the file itself is the dry take; the model that made it, and its licence, still hold
-        provenance = {key: provenance[key] for key in ("model_id", "licence") if key in provenance}
-    dry = Path(provenance.get("dry_file") or source)
-    dry = dry if dry.is_absolute() else source.parent / dry
-    entry = {key: value for key, value in provenance.items() if key not in MADE_BY_RENDER}
-    entry.update(rendered_from=str(source.resolve()), operation=entry.get("operation", "fx"))
+    provenance = read_file_provenance(source)
+    dry = source
+    if provenance is None:
+        made = Provenance(operation="fx")
+    elif as_is:  # the file itself is the dry take; the model that made it, and its licence, still hold
+        made = Provenance(operation="fx", model_id=provenance.model_id, licence=provenance.licence)
+    else:
+        made = provenance.without_render()
+        # A relative dry_file is relative to the take's folder (an absolute one stays as it is); a take
+        # with none is its own dry (the source path is never joined onto its own folder again).
+        dry = source.parent / provenance.dry_file if provenance.dry_file else source
     if dry.resolve() != source.resolve():
         if not dry.is_file():
             raise DryTakeMissing(
@@ -348,5 +291,5 @@ def rerender(
             )
         log(f"re-rendering the dry take {dry}, not {source} itself\n")
     clip = read_clip(dry, MAX_DURATION_S)  # the source itself when it names no dry take
-    entry["dry_file"] = str(dry.resolve())
-    return write_takes([(entry, clip.audio, clip.sample_rate)], out, delivery, overwrite)
+    made = replace(made, rendered_from=str(source.resolve()), dry_file=str(dry.resolve()))
+    return write_takes([(made, clip.audio, clip.sample_rate)], out, delivery, overwrite)

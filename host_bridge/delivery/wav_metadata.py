@@ -86,7 +86,7 @@ def read_provenance(wav: bytes) -> dict[str, Any] | None:
         user = root.findtext("USER")
         try:
             data = json.loads(user) if user else None
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, an integer past Python's digit limit, too deep
             return None
         return data if isinstance(data, dict) else None
     return None

@@ -12,6 +12,7 @@ from typing import Any
 
 from ...engine import limits
 from ...engine.limits import Limit
+from ...presets.render import LOUDNESS_RANGE_LUFS
 from ..daw.tempo import BPM_RANGE, MAX_BARS
 
 JOB_KINDS = ("generate", "transfer", "inpaint", "extend", "vary")
@@ -112,7 +113,7 @@ JOB_OPTIONS: dict[str, Option] = {
     "fx": Option(str, help="an effect preset's name", field="fx"),
     "rate": Option(int, 8000, 192000, "deliver at this sample rate (the DAW's)", field="rate"),
     "channels": Option(str, help="same, mono or stereo", field="channels"),
-    "loudness": Option(float, -70, 0, "integrated LUFS", field="loudness"),
+    "loudness": Option(float, *LOUDNESS_RANGE_LUFS, "integrated LUFS", field="loudness"),
     "peak": Option(float, -60, 0, "true-peak normalisation, dBTP", field="peak"),
     "bit_depth": Option(str, help="16, 24 or 32f", field="bit_depth"),
     "start": Option(float, 0, 3600, "inpaint region start, seconds into the sent region", field="start_s"),

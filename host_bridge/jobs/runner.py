@@ -1,6 +1,9 @@
-"""One runner for every surface that queues jobs (the bridge, the app, a batch): it holds the loaded
-engine, plans each job again when it starts (the input file or the output folder may have changed while
-it waited), runs it with progress, previews and cancel, and delivers its files.
+"""One runner for every surface: it holds the loaded engine (one model at a time, loaded by the first job
+that needs it, swapped when a job names another) and makes the engine call, with progress, previews and
+cancel (`render`). The command line and batch workers call `render` and deliver as they must (to --out;
+as bytes a batch driver may write); the queued surfaces (the bridge, the app) call `run`, which plans
+each job again when it starts (the input file or the output folder may have changed while it waited),
+renders it, and delivers its files into the output folder.
 
 The bridge side of the boundary: it builds plain GenerationRequest/EditRequest objects and calls the
 engine's `generate`/`edit` (engine/api.py); it never touches the model's modules.
@@ -12,35 +15,25 @@ import contextlib
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
-from ...engine import GeneratedAudio
-from ...engine.api import Engine
+from ...engine import EditRequest, GeneratedAudio, GenerationRequest
+from ...engine.api import Engine, PreviewSink, Progress
 from ...engine.licence import Licence, licence_of
 from ..delivery.deliver import deliver
 from ..delivery.files import OutputError, slug, write_wav
+from ..delivery.take_file import TakeFile
 from ..engine_loader import EngineLoader
 from .planner import JobPlanner, Plan
 from .spec import JobSpec
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class ResultFile:
-    """One delivered file, as a `done` reply describes it."""
-
-    path: str
-    duration_s: float
-    sample_rate: int
-    seed: int | None
-
-    def to_list(self) -> list:
-        return [self.path, self.duration_s, self.sample_rate, self.seed]
+LoadListener = Callable[[str, "float | None"], None]  # (model name, seconds the load took; None: starting)
 
 
 class RunningJob(Protocol):
@@ -62,19 +55,29 @@ class JobRunner:
 
     `load_model(name)` loads a model by name; the planner's `model_names()` are the names a job's `model`
     may pick (the bridge's models: what `serve --model` named, or the app's model list). One model is
-    loaded at a time; a job naming another loads it in place of the current one.
+    loaded at a time; a job naming another loads it in place of the current one. Without a planner (the
+    command line, a batch worker) only `render` serves: those surfaces plan and deliver themselves.
     """
 
-    def __init__(self, load_model: EngineLoader, model_name: str, planner: JobPlanner):
+    def __init__(self, load_model: EngineLoader, model_name: str, planner: JobPlanner | None = None):
         self._load_model, self.model_name, self.planner = load_model, model_name, planner
         self._model: Engine | None = None
         self._model_lock = threading.Lock()
+        # Told of each model load, which takes seconds (minutes from the Hub): (name, None) as it starts,
+        # (name, seconds) when it is done. The command line says it, the app shows it, serve logs it.
+        self.load_listeners: list[LoadListener] = []
 
     @property
     def model(self) -> Engine:
         with self._model_lock:
             if self._model is None:
-                self._model = self._load_model(self.model_name)
+                name = self.model_name
+                for listener in self.load_listeners:
+                    listener(name, None)
+                started = time.perf_counter()
+                self._model = self._load_model(name)
+                for listener in self.load_listeners:
+                    listener(name, time.perf_counter() - started)
             return self._model
 
     def load(self) -> Engine:
@@ -100,55 +103,67 @@ class JobRunner:
         model = self._model  # no lock: it is held for the whole of a load, and a status line must not wait
         return model.status() if model is not None and hasattr(model, "status") else None
 
+    def render(
+        self,
+        request: GenerationRequest | EditRequest,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+        preview: PreviewSink | None = None,
+    ) -> list[GeneratedAudio]:
+        """The engine call every surface makes: generate or edit with the current model. `preview` is
+        handed each rough decode of the first take while it is denoised (generation only)."""
+        model = self.model
+        if isinstance(request, EditRequest):
+            return model.edit(request, progress, cancel)
+        return model.generate(request, progress=progress, cancel=cancel, preview=preview)
+
     def plan(self, spec: JobSpec, request_id: str = "") -> Plan:
+        if self.planner is None:
+            raise TypeError("this runner has no planner: it renders requests, it does not run jobs")
         return self.planner.plan(spec, request_id)
 
     def run(
         self, job: RunningJob, progress: Callable[[int, int], None], preview: Callable[[str, float], None]
-    ) -> list[ResultFile]:
+    ) -> list[TakeFile]:
+        """Plan, render and deliver a queued job into the output folder; its files' records."""
         plan = self.plan(job.spec, job.request_id)  # again: the input or the output folder may have changed
         if plan.model is not None:
             self.use_model(plan.model)
-        model = self.model
-        if plan.input_path is None:
-            results = self._generate(job, plan, progress, preview)
+        if plan.input_path is not None:
+            request: GenerationRequest | EditRequest = plan.edit_request(plan.read_clip())
+            results = self.render(request, progress, job.cancel)
+        elif plan.spec.preview:
+            results = self._render_with_previews(job, plan, progress, preview)
         else:
-            results = model.edit(plan.edit_request(plan.read_clip()), progress, job.cancel)
+            results = self.render(plan.generation, progress, job.cancel)
         delivered = deliver(results, self.planner.roots.output, plan.delivery, planned=job.record_outputs)
-        return [
-            ResultFile(
-                str(item.path), item.rendered.duration_s, item.rendered.sample_rate, item.provenance["seed"]
-            )
-            for item in delivered
-        ]
+        return [item.take for item in delivered]
 
-    def _generate(
+    def _render_with_previews(
         self,
         job: RunningJob,
         plan: Plan,
         progress: Callable[[int, int], None],
         preview: Callable[[str, float], None],
     ) -> list[GeneratedAudio]:
-        model = self.model
-        if not plan.spec.preview:
-            return model.generate(plan.generation, progress=progress, cancel=job.cancel)
         # OUTPUT/previews/SLUG-DIGEST.wav: a digest of the id, so two ids that slug alike never share it.
         digest = hashlib.sha1(job.request_id.encode("utf-8", "replace")).hexdigest()[:8]
         path = self.planner.roots.output / "previews" / f"{slug(job.request_id, 40)}-{digest}.wav"
+        sample_rate = self.model.sample_rate
 
         def write(waveform: np.ndarray, fraction: float) -> None:
             # Over the job's last preview, atomically (a DAW playing it never reads half a file). One that
             # cannot be written is logged and skipped: the take matters, not its preview.
             try:
                 path.parent.mkdir(exist_ok=True)
-                write_wav(path, waveform, model.sample_rate, overwrite=True)
+                write_wav(path, waveform, sample_rate, overwrite=True)
             except (OSError, OutputError) as error:
                 log.warning("job %s: preview not written: %s", job.request_id, error)
                 return
             preview(str(path), fraction)
 
         try:
-            return model.generate(plan.generation, progress=progress, cancel=job.cancel, preview=write)
+            return self.render(plan.generation, progress, job.cancel, preview=write)
         finally:  # the take supersedes it: a preview lives until the job's done or error
             with contextlib.suppress(OSError):  # (on Windows a player may still hold it open)
                 path.unlink(missing_ok=True)

@@ -1,6 +1,6 @@
 """A queued job (its command, its reply target, its state), and the events of its life, typed: the queue
 and the bridge emit them, the bridge's replies and the app's window watch them. What a job delivers is
-the jobs layer's `ResultFile`.
+a `TakeFile` (delivery/take_file.py).
 
 A job moves queued -> running -> done | failed | cancelled; the journal stores the same state names.
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..jobs.runner import ResultFile
+from ..delivery.take_file import TakeFile
 from ..jobs.spec import JobSpec
 from .protocol import Command
 from .reply_record import ReplyRecord
@@ -68,7 +68,7 @@ class JobPreview:
 @dataclass(frozen=True)
 class JobDone:
     job: Job
-    results: list[ResultFile]
+    results: list[TakeFile]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from ..errors import BridgeError
 from ..jobs.errors import BUSY, CANCELLED, DUPLICATE_ID, FAILED, UNAVAILABLE, JobError
 from ..logs import where_logged
 from . import job as states
-from .job import Job, JobDone, JobEvent, JobFailed, JobPreview, JobProgress, ResultFile
+from .job import Job, JobDone, JobEvent, JobFailed, JobPreview, JobProgress, TakeFile
 from .journal import Journal, JournalError
 from .protocol import Command, ProtocolError
 from .reply_record import ReplyRecord
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 # What the worker calls: run the job, report (step, total) progress and (path, fraction) previews, raise
 # on failure.
-Runner = Callable[[Job, Callable[[int, int], None], Callable[[str, float], None]], list[ResultFile]]
+Runner = Callable[[Job, Callable[[int, int], None], Callable[[str, float], None]], list[TakeFile]]
 # What the queue announces: JobProgress, JobPreview, JobDone or JobFailed (the bridge announces JobQueued).
 Listener = Callable[[JobEvent], None]
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import soundfile as sf
 
-from ..delivery.deliver import read_file_provenance
+from ..delivery.provenance import read_file_provenance
+from ..delivery.take_file import TakeFile
 from ..jobs.errors import FAILED, INTERRUPTED, JobError
-from ..jobs.runner import ResultFile
 from . import job as states
 from .job_queue import JobQueue
 from .journal import Journal, JournalEntry
@@ -57,7 +57,7 @@ class Recovery:
         reply = self.reply_to(entry.reply)
         if not (isinstance(reply, SpoolReply) and reply.ended()):  # the spool file shows what went out
             if entry.state == states.DONE:
-                send_done(reply, entry.request_id, [ResultFile(*result) for result in entry.results])
+                send_done(reply, entry.request_id, [TakeFile.from_list(result) for result in entry.results])
             else:
                 send_error(reply, entry.request_id, entry.code or FAILED, entry.detail)
         self.journal.set_reported(entry.job_id)
@@ -112,23 +112,20 @@ class Recovery:
         return ReplyTarget()  # a TCP connection does not outlive the process: the journal keeps the reason
 
 
-def finished_takes(outputs: list[list[str | None]]) -> list[ResultFile] | None:
+def finished_takes(outputs: list[list[str | None]]) -> list[TakeFile] | None:
     """The results of a delivery whose every take is on disk, or None."""
     if not outputs:
         return None
     results = []
     for take, _dry in outputs:
         path = Path(take)
-        provenance = read_file_provenance(path) if path.is_file() else None
-        if provenance is None:
-            return None
         try:
-            info = sf.info(str(path))
-        except (sf.LibsndfileError, RuntimeError):
+            result = TakeFile.read(path) if path.is_file() else None
+        except (OSError, sf.LibsndfileError, RuntimeError):
             return None
-        results.append(
-            ResultFile(take, info.frames / info.samplerate, info.samplerate, provenance.get("seed"))
-        )
+        if result is None or result.provenance is None:  # not there, or not ours
+            return None
+        results.append(result)
     return results
 
 

@@ -3,14 +3,16 @@ restart: one `result` per file then `done`, or `error`."""
 
 from __future__ import annotations
 
-from ..jobs.runner import ResultFile
+from ..delivery.take_file import TakeFile
 from .protocol import PREFIX
 from .transport import ReplyTarget
 
 
-def send_done(reply: ReplyTarget, request_id: str, results: list[ResultFile]) -> None:
-    """A finished job's replies: one `result` per file, then `done` with every path."""
+def send_done(reply: ReplyTarget, request_id: str, results: list[TakeFile]) -> None:
+    """A finished job's replies: per file its `warning`s and one `result`, then `done` with every path."""
     for result in results:
+        for warning in result.warnings:
+            reply.send(PREFIX + "warning", [request_id, result.path, warning])
         seed = result.seed if result.seed is not None else -1
         reply.send(
             PREFIX + "result", [request_id, result.path, float(result.duration_s), result.sample_rate, seed]

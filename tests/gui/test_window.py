@@ -266,7 +266,7 @@ def test_send_to_daw_star_and_rename_deliver_without_overwriting(qtbot, app) -> 
     old = first.path
     window.takes.rename("whoosh keeper")
     assert first.path.endswith("whoosh keeper.wav") and Path(first.path).is_file() and not Path(old).exists()
-    assert app.history.takes(first.request_id)[0].path == first.path
+    assert app.history.takes(first.request_id)[0].file.path == first.path
 
 
 def test_the_ask_widgets_hold_exactly_the_engines_ranges_and_a_preset_applies_whole(qtbot, app) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 
 from soundloom.engine.errors import GenerationCancelled
 from soundloom.host_bridge.daw.tempo import Tempo, TempoState
+from soundloom.host_bridge.delivery.take_file import TakeFile
 from soundloom.host_bridge.jobs.planner import JobPlanner
-from soundloom.host_bridge.jobs.runner import ResultFile
 from soundloom.host_bridge.osc.protocol import PREFIX, ProtocolError
 from soundloom.host_bridge.osc.reply_record import LOCAL, ReplyRecord
 from soundloom.host_bridge.osc.transport import ReplyTarget
@@ -46,7 +46,7 @@ class RunnerDouble:
         if spec.prompt == "refuse me":
             raise ProtocolError("bad_value", "the plan refuses this", request_id)
 
-    def run(self, job: Any, progress: Any, preview: Any) -> list[ResultFile]:
+    def run(self, job: Any, progress: Any, preview: Any) -> list[TakeFile]:
         if self.hold is not None:
             self.hold.wait(5)
         for step in range(1, 3):
@@ -56,7 +56,7 @@ class RunnerDouble:
         if self.fail_with is not None:
             raise self.fail_with
         self.ran.append(job.request_id)
-        return [ResultFile(f"/out/{job.request_id}.wav", 1.0, 48000, 7)]
+        return [TakeFile(f"/out/{job.request_id}.wav", 1.0, 48000, 7)]
 
 
 def wait_for(condition: Any, timeout: float = 5.0) -> None:

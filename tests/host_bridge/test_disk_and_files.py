@@ -16,6 +16,7 @@ from soundloom.host_bridge.daw.tempo import Tempo, TempoState
 from soundloom.host_bridge.delivery import files
 from soundloom.host_bridge.delivery.deliver import Delivery, write_takes
 from soundloom.host_bridge.delivery.files import OutputError, write_wav
+from soundloom.host_bridge.delivery.provenance import Provenance
 from soundloom.host_bridge.jobs.errors import JobError
 from soundloom.host_bridge.jobs.file_roots import FileRoots
 from soundloom.host_bridge.jobs.planner import JobPlanner
@@ -56,7 +57,7 @@ def test_a_take_that_does_not_fit_leaves_nothing_behind_dry_take_included(tmp_pa
     """A real ENOSPC: the dry take fits, the 192 kHz stereo render after it does not."""
     with tmpfs(tmp_path / "small", 20_000) as folder:
         take = (
-            {"prompt": "rain", "seed": 1, "variation": 1},
+            Provenance(prompt="rain", seed=1, variation=1),
             np.full((48000 * 30, 1), 0.1, np.float32),
             48000,
         )

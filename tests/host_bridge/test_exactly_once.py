@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from soundloom.host_bridge.delivery.deliver import Delivery, write_takes
+from soundloom.host_bridge.delivery.provenance import Provenance
 from soundloom.host_bridge.osc import job as states
 from soundloom.host_bridge.osc.bridge import Bridge
 from soundloom.host_bridge.osc.job_queue import JobQueue
@@ -71,7 +72,7 @@ def delivered_takes(folder: Path, count: int) -> list[list[str | None]]:
     """Real takes with provenance and dry takes, as a delivery writes them; returns the planned paths."""
     planned: list[list[list[str | None]]] = []
     folder.mkdir(exist_ok=True)
-    takes = [({"prompt": "rain", "seed": 7 + n, "variation": n + 1}, np.zeros((1600, 1), np.float32), 16000)
+    takes = [(Provenance(prompt="rain", seed=7 + n, variation=n + 1), np.zeros((1600, 1), np.float32), 16000)
              for n in range(count)]  # fmt: skip
     delivery = Delivery(EffectChain(), ExportSettings(sample_rate=48000))  # changes the audio: dry takes kept
     write_takes(takes, folder, delivery, False, planned.append)

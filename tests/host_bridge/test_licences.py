@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from soundloom.engine.licence import Licence
 from soundloom.host_bridge.delivery.deliver import summary
+from soundloom.host_bridge.delivery.provenance import Provenance
 from soundloom.host_bridge.delivery.wav_metadata import BEXT_DESCRIPTION, read_bext, read_provenance
 
 from ..helpers.bridge_process import OscDump, oscsend, start_bridge
@@ -111,16 +113,16 @@ def test_models_list_and_inspect_show_what_each_card_says(nc_checkpoint: Path, t
 
 
 def test_a_long_prompt_never_pushes_the_licence_out_of_bext() -> None:
-    provenance = {
-        "prompt": "a door " * 60,
-        "seed": 2**63 - 1,
-        "steps": 200,
-        "sampler": "dpm++",
-        "guidance_scale": 2.5,
-        "model_id": "cvssp/audioldm-s-full-v2",
-        "fx": {"name": "Lo-fi"},
-        "licence": {"id": "cc-by-nc-sa-4.0", "noncommercial": True},
-    }
+    provenance = Provenance(
+        prompt="a door " * 60,
+        seed=2**63 - 1,
+        steps=200,
+        sampler="dpm++",
+        guidance_scale=2.5,
+        model_id="cvssp/audioldm-s-full-v2",
+        fx={"name": "Lo-fi"},
+        licence=Licence("cc-by-nc-sa-4.0", noncommercial=True),
+    )
     line = summary(provenance)
     assert len(line) == BEXT_DESCRIPTION and line.endswith("| licence cc-by-nc-sa-4.0 (non-commercial)")
     assert line.startswith("a door a door") and "..." in line

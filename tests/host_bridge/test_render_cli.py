@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from soundloom.host_bridge.delivery.deliver import Delivery, write_takes
+from soundloom.host_bridge.delivery.provenance import Provenance
 from soundloom.host_bridge.delivery.wav_metadata import read_bext, read_chunks, read_provenance
 from soundloom.presets import ExportSettings, load_library
 from soundloom.presets.loudness import integrated_loudness
@@ -29,10 +30,10 @@ def config(tmp_path: Path) -> dict:
     return {"SOUNDLOOM_CONFIG_DIR": str(tmp_path / "config")}
 
 
-def take(prompt: str = "metal door slam", seed: int = 5, variation: int = 1) -> dict:
-    return {"operation": "generate", "prompt": prompt, "negative_prompt": "music", "seed": seed, "steps": 25,
-            "guidance_scale": 2.5, "sampler": "dpm++", "variation": variation, "variations": 1,
-            "model_id": "default", "loop": False}  # fmt: skip
+def take(prompt: str = "metal door slam", seed: int = 5, variation: int = 1) -> Provenance:
+    return Provenance(operation="generate", prompt=prompt, negative_prompt="music", seed=seed, steps=25,
+                      guidance_scale=2.5, sampler="dpm++", variation=variation, variations=1,
+                      model_id="default", loop=False)  # fmt: skip
 
 
 def test_provenance_survives_a_write_and_read_round_trip(tmp_path):
@@ -42,9 +43,10 @@ def test_provenance_survives_a_write_and_read_round_trip(tmp_path):
     )
     audio = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
     [written] = write_takes([(take(), audio, 16000)], tmp_path, delivery, overwrite=False)
-    data = written.path.read_bytes()
+    data = Path(written.take.path).read_bytes()
     provenance = read_provenance(data)
-    assert provenance == written.provenance
+    assert provenance == written.take.provenance.to_dict()
+    assert Provenance.from_dict(provenance) == written.take.provenance  # the JSON round trip
     assert provenance["prompt"] == "metal door slam" and provenance["seed"] == 5
     assert (
         provenance["fx"]["name"] == "Radio Voice"
@@ -59,7 +61,7 @@ def test_provenance_survives_a_write_and_read_round_trip(tmp_path):
     assert bext["description"].startswith("metal door slam | seed 5 | 25 steps dpm++ cfg 2.5")
     assert bext["coding_history"].startswith("A=PCM,F=48000,W=24,M=mono,T=Soundloom")
     assert bext["loudness_lufs"] == pytest.approx(provenance["loudness_lufs"], abs=0.01)
-    with sf.SoundFile(written.path) as handle:
+    with sf.SoundFile(written.take.path) as handle:
         assert handle.title == "metal door slam" and "seed 5" in handle.comment
         assert handle.samplerate == 48000 and handle.subtype == "PCM_24" and handle.frames == 48000
     assert (tmp_path / provenance["dry_file"]).is_file()  # the dry take, to re-render from
@@ -69,20 +71,20 @@ def test_a_name_collision_yields_a_new_file_never_an_overwrite(tmp_path):
     audio = np.zeros(1600, np.float32)
     delivery = Delivery(name_pattern="{prompt}_{seed}")
     [first] = write_takes([(take(), audio, 16000)], tmp_path, delivery, overwrite=False)
-    before = digest(first.path)
+    before = digest(Path(first.take.path))
     [second] = write_takes([(take(), audio + 0.1, 16000)], tmp_path, delivery, overwrite=False)
-    assert first.path.name == "metal_door_slam_5.wav" and second.path.name == "metal_door_slam_5-2.wav"
-    assert digest(first.path) == before
+    assert first.take.name == "metal_door_slam_5.wav" and second.take.name == "metal_door_slam_5-2.wav"
+    assert digest(Path(first.take.path)) == before
     # two takes of one batch with the same name also get different files
     pair = write_takes([(take(), audio, 16000), (take(), audio, 16000)], tmp_path, delivery, overwrite=False)
-    assert [item.path.name for item in pair] == ["metal_door_slam_5-3.wav", "metal_door_slam_5-4.wav"]
+    assert [item.take.name for item in pair] == ["metal_door_slam_5-3.wav", "metal_door_slam_5-4.wav"]
     assert not [path for path in tmp_path.iterdir() if path.name.endswith(".part")]
 
 
 def test_ucs_names_sort_like_a_sound_library(tmp_path):
     delivery = Delivery(name_pattern="UCS", catid="DOORMetl", creator="JD", source="Soundloom")
     [written] = write_takes([(take(), np.zeros(160, np.float32), 16000)], tmp_path, delivery, overwrite=False)
-    assert written.path.name == "DOORMetl_Metal Door Slam_JD_Soundloom.wav"
+    assert written.take.name == "DOORMetl_Metal Door Slam_JD_Soundloom.wav"
 
 
 def test_generate_renders_through_a_preset_at_the_asked_rate_loudness_and_depth(
@@ -107,7 +109,8 @@ def test_generate_renders_through_a_preset_at_the_asked_rate_loudness_and_depth(
     info = soundloom("info", path)
     assert info.returncode == 0, info.stderr
     assert "glass break" in info.stdout and "Cinematic Impact" in info.stdout
-    assert "regenerate   soundloom generate 'glass break'" in info.stdout and "--seed 3" in info.stdout
+    assert "regenerate   soundloom generate " in info.stdout and "--seed 3" in info.stdout
+    assert info.stdout.splitlines()[-1].endswith("-- 'glass break'")
 
 
 def test_fx_apply_re_renders_from_the_dry_take_without_stacking_effects(tiny_checkpoint, tmp_path, config):
@@ -237,5 +240,5 @@ def test_writes_are_stamped_now(tmp_path):
     [written] = write_takes(
         [(take(), np.zeros(160, np.float32), 16000)], tmp_path, Delivery(), overwrite=False
     )
-    created = datetime.fromisoformat(written.provenance["created"])
+    created = datetime.fromisoformat(written.take.provenance.created)
     assert abs((datetime.now() - created).total_seconds()) < 60
