@@ -21,6 +21,7 @@ from .audio import MelConfig, griffin_lim
 from .device import Hardware
 from .models.vae import AutoencoderKL
 
+PREVIEW_PEAK = 10 ** (-1 / 20)  # -1 dBFS: the loudest sample a preview holds
 BUDGET = 0.10  # previews may cost at most this share of the sampling time
 FIRST_AT = 1 / 4  # the first preview after this share of the steps: x0 is noise-coloured mush before
 MAX_PREVIEWS = 8  # spread over the steps, however cheap decoding is: a DAW need not hear every step
@@ -41,7 +42,10 @@ def preview_waveform(
     waveform = griffin_lim(mel[:, 0].float().cpu(), mel_config, GRIFFIN_LIM_ITERATIONS)[0]
     out = np.zeros(samples, np.float32)
     out[: min(samples, len(waveform))] = waveform[:samples].numpy()
-    return out
+    # Griffin-Lim's phase guess can overshoot: a preview never plays above PREVIEW_PEAK (a DAW or player
+    # at full gain must not clip on a rough draft).
+    peak = float(np.abs(out).max(initial=0.0))
+    return out * (PREVIEW_PEAK / peak) if peak > PREVIEW_PEAK else out
 
 
 def cheap_bfloat16(device: torch.device, hardware: Hardware | None = None) -> bool:

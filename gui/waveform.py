@@ -16,8 +16,10 @@ class WaveformView(QWidget):
     seek_requested = pyqtSignal(float)  # seconds
     selection_changed = pyqtSignal(float, float)  # start, end seconds (equal when cleared)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, empty_text: str = "", parent: QWidget | None = None):
+        """`empty_text`: what the view says while it holds no audio (what will appear in it)."""
         super().__init__(parent)
+        self.empty_text = empty_text
         self.setMinimumHeight(90)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._peaks = np.zeros((0, 2), np.float32)
@@ -82,7 +84,7 @@ class WaveformView(QWidget):
                 painter.drawLine(QPointF(x, middle - high * middle), QPointF(x, middle - low * middle))
         else:
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Open or drop a WAV, AIFF or FLAC")
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.empty_text)
         if self.playhead_s is not None and self.duration_s:
             x = self.playhead_s / self.duration_s * width
             painter.setPen(QColor(230, 60, 60))

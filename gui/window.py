@@ -182,9 +182,9 @@ class MainWindow(QMainWindow):
         if self.clip.clip_path is None:
             self.show_message(f"{kind}: open or drop a clip first")
             return None
-        prompt = self.ask.prompt_text()
+        prompt = self.clip.prompt.text().strip()
         if kind != "vary" and not prompt:
-            self.show_message(f"{kind}: type a prompt in the Ask tab first")
+            self.show_message(f"{kind}: type a prompt above the clip's buttons first (Edit clip tab)")
             return None
         fields = self.ask.sampling_fields() if kind == "vary" else self.ask.generation_fields()
         own = self.clip.edit_fields(kind)
@@ -216,7 +216,7 @@ class MainWindow(QMainWindow):
         request_id = event.job.request_id
         for position, result in enumerate(event.results):
             self.history.add_take(TakeRecord(result, request_id), position)
-            self.takes.add(Take(result, request_id, prompt))
+            self.takes.add(Take(result, request_id, prompt), select=position == 0)
 
     def add_shaped(self, shaped: Take, source: Take) -> None:
         position = len(self.takes.model.for_job(source.request_id))

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy import signal
 
 from .loudness import gated_loudness, k_weighting, oversampling
 
@@ -24,6 +23,8 @@ CONTEXT_FRAMES = 64  # resample_poly's filter reaches 10 input frames each side 
 
 def measure_file(path: Path, block_frames: int = BLOCK_FRAMES) -> tuple[float, float]:
     """(integrated LUFS, true peak dBTP) of a file soundfile reads; -inf for silence."""
+    from scipy import signal  # here, not at import: scipy takes 0.7 s to load
+
     with sf.SoundFile(str(path)) as audio_file:
         rate, frames, channels = audio_file.samplerate, audio_file.frames, audio_file.channels
         gate_block, hop = round(0.4 * rate), round(0.1 * rate)
@@ -62,6 +63,8 @@ def _read(audio_file: sf.SoundFile, offset: int, frames: int) -> np.ndarray:
 
 
 def _true_peak(audio_file: sf.SoundFile, offset: int, frames: int, rate: int, block: np.ndarray) -> float:
+    from scipy import signal  # here, not at import: scipy takes 0.7 s to load
+
     factor = oversampling(rate)
     sample_peak = float(np.abs(block).max(initial=0.0))
     if factor == 1:

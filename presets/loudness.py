@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import ndimage, signal
 
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
@@ -46,6 +45,8 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
 
     A clip shorter than one 400 ms block is measured as a single block of its own length.
     """
+    from scipy import signal  # here, not at import: scipy takes 0.7 s to load
+
     audio = _frames_channels(audio).astype(np.float64)
     for b, a in k_weighting(sample_rate):
         audio = signal.lfilter(b, a, audio, axis=0)
@@ -77,6 +78,8 @@ def oversampling(sample_rate: int) -> int:
 
 def true_peak_envelope(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """(frames,) the largest oversampled magnitude over each sample's interval, across channels."""
+    from scipy import signal  # here, not at import: scipy takes 0.7 s to load
+
     audio = _frames_channels(audio)
     factor = oversampling(sample_rate)
     if factor == 1:
@@ -101,6 +104,8 @@ def limit_true_peak(
     gain never exceeds it, while it ramps down ahead of a peak and back up after the hold, with no
     clicks. A final static trim covers what inter-sample interpolation of the smoothed gain leaves.
     """
+    from scipy import ndimage, signal  # here, not at import: scipy takes 0.7 s to load
+
     audio = _frames_channels(audio)
     ceiling = 10 ** (ceiling_dbtp / 20)
     needed = np.minimum(1.0, ceiling / np.maximum(true_peak_envelope(audio, sample_rate), 1e-12))

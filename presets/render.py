@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
-from scipy import signal
 
 from ..engine.clip import fit_length, resample, resample_loop
 from .effects import EffectChain, build_board
@@ -206,6 +205,8 @@ def widen(mono: np.ndarray, sample_rate: int, width: float = 0.35) -> np.ndarray
     (7.3 and 11.9 ms, g = 0.5): same spectrum, decorrelated phase. L + R = 2m, so a mono fold-down
     of the result loses nothing, unlike a Haas delay's comb filtering.
     """
+    from scipy import signal  # here, not at import: scipy takes 0.7 s to load
+
     side = signal.sosfilt(signal.butter(2, 300, "highpass", fs=sample_rate, output="sos"), mono)
     for delay_s in (0.0073, 0.0119):
         delay, gain = round(delay_s * sample_rate), 0.5

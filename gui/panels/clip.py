@@ -12,6 +12,7 @@ from PyQt6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSlider,
     QVBoxLayout,
@@ -45,7 +46,7 @@ class ClipPanel(QWidget):
         self.label.setWordWrap(True)
         open_button = QPushButton("Open clip…")
         open_button.clicked.connect(self.choose_clip)
-        self.view = WaveformView()
+        self.view = WaveformView("Open or drop a WAV, AIFF or FLAC")
         self.view.selection_changed.connect(self._selection_changed)
         self.selection_label = QLabel("Selection: none (drag over the waveform)")
         self.strength = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=STRENGTH_STEPS)
@@ -56,8 +57,11 @@ class ClipPanel(QWidget):
         )
         self.extend_seconds = spin(EXTEND_S, step=0.5)
         self.extend_seconds.setSuffix(" s")
-        actions = QGroupBox("Run on the clip (uses the Ask tab's prompt and settings)")
+        # Its own prompt: what the clip becomes is rarely what the Ask tab was generating.
+        self.prompt = QLineEdit(placeholderText="what the clip becomes, or what fills the selection")
+        actions = QGroupBox("Run on the clip (steps, guidance and seed from the Ask tab)")
         grid = QFormLayout(actions)
+        grid.addRow("Prompt", self.prompt)
         grid.addRow("Strength", row(self.strength, self.strength_label))
         grid.addRow("Extend by", self.extend_seconds)
         buttons = QHBoxLayout()

@@ -28,7 +28,7 @@ class PreviewStrip(QWidget):
         self.loaded: LoadedAudio | None = None
         self.request_id, self.fraction, self.ended = "", 0.0, False
         self.label = QLabel(WAITING)
-        self.waveform = WaveformView()
+        self.waveform = WaveformView("the rough take, while a generation with a preview runs")
         self.waveform.setFixedHeight(48)
         self.play_button = QPushButton("Play preview")
         self.play_button.setEnabled(False)

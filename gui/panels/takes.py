@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import QSize, QUrl, pyqtSignal
-from PyQt6.QtGui import QColor, QDesktopServices
+from PyQt6.QtGui import QColor, QDesktopServices, QGuiApplication
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -60,7 +60,7 @@ class TakesPanel(QWidget):
         self.view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.view.selectionModel().currentChanged.connect(lambda index, _: self.select(index))
         self.view.setIconSize(QSize(THUMB_WIDTH, THUMB_HEIGHT * 2))
-        self.waveform = WaveformView()
+        self.waveform = WaveformView("Select a take to see it and play it")
         self.waveform.setMaximumHeight(110)
         self.waveform.seek_requested.connect(self.seek)
         self.play_button = QPushButton(PLAY)
@@ -88,9 +88,12 @@ class TakesPanel(QWidget):
         layout.addLayout(deliver)
 
     def add(self, take: Take, select: bool = True) -> None:
+        """Add a take to the list; `select`: make it the current one and scroll it into view (the first
+        take of each new job is, so what was just made is what Space plays)."""
         index = self.model.add(take)
-        if select and not self.view.currentIndex().isValid():
+        if select:
             self.view.setCurrentIndex(index)
+            self.view.scrollTo(index)
 
         def described(provenance: Any) -> None:
             take.described(provenance)
@@ -190,9 +193,18 @@ class TakesPanel(QWidget):
         )
 
     def reveal(self) -> None:
+        """Open the take's folder in the file manager; when none answers (a headless session, no
+        xdg-open), say so and put the path on the clipboard instead."""
         take = self.current()
-        if take is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(take.path).parent)))
+        if take is None:
+            self.message.emit("reveal: select a take first")
+            return
+        if not Path(take.path).is_file():
+            self.message.emit(f"reveal: {take.path} is gone (moved or deleted outside the app)")
+            return
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(take.path).parent))):
+            QGuiApplication.clipboard().setText(take.path)
+            self.message.emit(f"reveal: no file manager answered; the path is on the clipboard: {take.path}")
 
     def star(self) -> None:
         take = self.current()

@@ -141,6 +141,7 @@ def name_takes(units: list[Unit], out: Path, model: str, taken: set[str], ours: 
                 prompt=unit.job.spec.prompt or "",
                 seed=take.seed,
                 variation=take.variation,
+                variations=take.variations,
                 source_file=str(unit.plan.input_path or ""),
                 model_id=model,
             )

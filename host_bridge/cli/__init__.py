@@ -17,6 +17,7 @@ from ...engine.errors import EngineError
 from ...presets import PresetError
 from ..delivery.files import OutputError
 from ..errors import BridgeError
+from ..home import soundloom_version
 from . import app, batch, client, corpus, generate, info, models, render, serve, train
 
 COMMAND_GROUPS = (generate, batch, models, corpus, train, render, info, serve, client, app)
@@ -32,6 +33,7 @@ class OneLineErrors(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrors(prog="soundloom", description="Text-to-audio latent diffusion for sound design.")
+    parser.add_argument("--version", action="version", version=f"soundloom {soundloom_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     for group in COMMAND_GROUPS:
         group.register(commands)

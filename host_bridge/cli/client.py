@@ -62,7 +62,11 @@ def _add_client_options(parser: argparse.ArgumentParser) -> None:
     for key, option in OPTIONS.items():
         if key not in ("reply_port", TOKEN):
             parser.add_argument(
-                f"--{key.replace('_', '-')}", dest=f"opt_{key}", type=option.kind, help=option.help
+                f"--{key.replace('_', '-')}",
+                dest=f"opt_{key}",
+                metavar=key.upper(),  # what the option is, not its internal dest (OPT_DURATION)
+                type=option.kind,
+                help=option.help,
             )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -101,10 +102,12 @@ def run_generate(args: argparse.Namespace) -> int:
     preview = PreviewFile(_preview_path(args), args.overwrite) if args.preview else None
     runner = load_runner(args)
     sink = preview.sink(runner.model.sample_rate) if preview else None
-    results = runner.render(request, ProgressBar("generating"), preview=sink)
-    if preview:
-        preview.report()
-    return _write_results(args, results, delivery)
+    try:
+        results = runner.render(request, ProgressBar("generating"), preview=sink)
+        return _write_results(args, results, delivery)
+    finally:  # the take supersedes its preview, as in the bridge; a failed run leaves none behind either
+        if preview:
+            preview.remove()
 
 
 def _preview_path(args: argparse.Namespace) -> Path:
@@ -132,11 +135,14 @@ class PreviewFile:
 
         return write
 
-    def report(self) -> None:
+    def remove(self) -> None:
+        """Remove the preview (ours: only once written) and say what there was."""
         if self.written:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
             sys.stderr.write(
-                f"preview: {self.path} ({self.written} written, the last at {self.fraction:.0%} of the "
-                "steps)\n"
+                f"preview: {self.written} written to {self.path}, the last at {self.fraction:.0%} of the "
+                "steps; removed now that the take is here\n"
             )
         else:
             sys.stderr.write("preview: none made (too few steps for one before the take)\n")

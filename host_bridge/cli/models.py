@@ -55,6 +55,7 @@ def run_list(args: argparse.Namespace) -> int:
     if not entries:
         print("no models: the built-in one is missing and the Hugging Face cache holds none", file=sys.stderr)
         return 0
+    print(f"{'MODEL':<36} {'FAMILY':<10} {'LICENCE':<34} WHERE")
     for entry in entries:
         licence = read_licence(entry.location, hub_id=None if entry.name == DEFAULT_NAME else entry.name)
         print(f"{entry.name:<36} {entry.family:<10} {licence.label:<34} {entry.location}")

@@ -8,12 +8,14 @@ import logging
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from ..cluster.engine_pool import EnginePool
 from ..daw.midi import MIDI_APIS, MidiControl
 from ..errors import BridgeError
 from ..logs import setup_logging
+from ..osc.job import JobDone, JobEvent, JobFailed
 from ..osc.recovery import RESTART_POLICIES
 from ..osc.service import DEFAULT_PORT, BridgeService, ServiceSettings
 from .options import (
@@ -90,6 +92,26 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_cluster_options(serve, "render the bridge's jobs")
 
 
+def say_job_end(event: JobEvent) -> None:
+    """One line on stderr per finished job: what a person watching `serve` wants to see."""
+    line = job_end_line(event)
+    if line is not None:
+        sys.stderr.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+
+
+def job_end_line(event: JobEvent) -> str | None:
+    if isinstance(event, JobDone):
+        job, files = event.job, event.results
+        warned = sum(len(take.warnings) for take in files)
+        warnings = f", {warned} warning(s)" if warned else ""
+        first = files[0].path if files else ""
+        more = f" (+{len(files) - 1} more)" if len(files) > 1 else ""
+        return f"{job.request_id} {job.command.kind} done: {first}{more}{warnings}"
+    if isinstance(event, JobFailed):
+        return f"{event.job.request_id} {event.job.command.kind} {event.state}: {event.message}"
+    return None
+
+
 def run_serve(args: argparse.Namespace) -> int:
     sys.stderr.write(f"log: {setup_logging(args.verbose)}\n")
     settings = ServiceSettings(
@@ -149,6 +171,8 @@ def run_serve(args: argparse.Namespace) -> int:
         sys.stderr.write(f"MIDI input: {port_name}\n")
     if leftovers:
         sys.stderr.write(f"{len(leftovers)} unfinished job(s) from the last run: {args.on_restart}\n")
+    if not args.verbose:  # --verbose prints the whole log, these lines included
+        service.watch(say_job_end)
     sys.stderr.write(f"soundloom bridge ready: {service.describe()}\n")
     logging.getLogger("soundloom").info("bridge ready: %s", service.describe())
     sys.stderr.flush()

@@ -21,7 +21,7 @@ from ...engine.limits import MAX_DURATION_S
 from ...presets import EffectChain, ExportSettings, RenderedAudio, render
 from ...presets.render import NO_CHAIN
 from ..home import soundloom_version
-from .files import OutputError, plan_outputs, slug, wav_bytes, write_file, write_wav
+from .files import OutputError, plan_outputs, slug, trim_words, wav_bytes, write_file, write_wav
 from .provenance import Provenance, read_file_provenance, request_provenance
 from .take_file import TakeFile
 from .wav_metadata import BEXT_DESCRIPTION, with_provenance
@@ -237,6 +237,10 @@ def take_name(delivery: Delivery, made: Provenance, now: datetime) -> str:
     """The file stem for one take, from the delivery's pattern."""
     pattern = UCS_PATTERN if delivery.name_pattern.upper() == "UCS" else delivery.name_pattern
     words = re.findall(r"[A-Za-z0-9]+", made.prompt)
+    fxname = trim_words(" ".join(word.capitalize() for word in words), 25) or made.operation.capitalize()
+    if pattern == UCS_PATTERN and (made.variations or 1) > 1 and made.variation is not None:
+        # UCS libraries number a set of takes inside FXName, from the first: "Door Slam 01", "Door Slam 02"
+        fxname = f"{trim_words(fxname, 22)} {made.variation:02d}"
     fields = {
         "prompt": slug(made.prompt) if made.prompt else "",
         "seed": made.seed,
@@ -248,7 +252,7 @@ def take_name(delivery: Delivery, made: Provenance, now: datetime) -> str:
         "fx": slug(delivery.chain.name) if delivery.chain.active else "",
         "model": slug(Path(made.model_id or "").name),
         "catid": delivery.catid,
-        "fxname": " ".join(word.capitalize() for word in words)[:25].strip() or made.operation.capitalize(),
+        "fxname": fxname,
         "creator": delivery.creator,
         "source": delivery.source,
     }

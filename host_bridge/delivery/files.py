@@ -47,9 +47,19 @@ class OutputError(BridgeError):
 
 
 def slug(text: str, max_length: int = 48) -> str:
-    """A file-name-safe version of a prompt: 'Metal door, slam!' -> 'metal_door_slam'."""
+    """A file-name-safe version of a prompt: 'Metal door, slam!' -> 'metal_door_slam'; a long one is cut
+    at the last whole word that fits (a single word longer than that is cut where it must be)."""
     words = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
-    return words[:max_length].rstrip("_") or "sound"
+    return trim_words(words, max_length, "_") or "sound"
+
+
+def trim_words(text: str, max_length: int, separator: str = " ") -> str:
+    """`text` cut to at most `max_length` characters at a `separator`, never inside a word unless its
+    first word alone is longer."""
+    if len(text) <= max_length:
+        return text
+    cut = text[: max_length + 1].rsplit(separator, 1)[0] if separator in text[: max_length + 1] else ""
+    return (cut or text[:max_length]).rstrip(separator)
 
 
 def plan_outputs(

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from soundloom.host_bridge.delivery.deliver import Delivery, take_name
+from soundloom.host_bridge.delivery.provenance import Provenance
 from soundloom.host_bridge.delivery.take_file import TakeFile
 from soundloom.host_bridge.delivery.wav_metadata import read_provenance
 from soundloom.host_bridge.osc.replies import send_done
@@ -99,3 +103,25 @@ def test_the_model_load_is_said_before_the_wait(tiny_checkpoint: Path, tmp_path:
     assert run.returncode == 0, run.stderr
     loading = run.stderr.index(f"loading model {tiny_checkpoint} …\n")
     assert loading < run.stderr.index("model loaded in ") < run.stderr.index("generating")
+
+
+def test_names_are_cut_at_word_boundaries_and_ucs_takes_numbered_from_01() -> None:
+    now = datetime(2026, 12, 7, 21, 0, 0)
+    long = Provenance(prompt="the quick brown fox jumps over the lazy dog near the riverbank at dawn", seed=1)
+    cut = take_name(Delivery(name_pattern="{prompt}"), long, now)
+    assert cut == "the_quick_brown_fox_jumps_over_the_lazy_dog_near"  # was "..._near_the_riv"
+    ucs = Delivery(name_pattern="UCS", catid="DOORWood", creator="JD", source="Lib")
+    prompt = "heavy wooden door slam, echoing hall"
+    names = [take_name(ucs, Provenance(prompt=prompt, variation=n, variations=2), now) for n in (1, 2)]
+    assert names == ["DOORWood_Heavy Wooden Door Slam 01_JD_Lib", "DOORWood_Heavy Wooden Door Slam 02_JD_Lib"]
+    single = Provenance(prompt=prompt, variation=1, variations=1)
+    one = take_name(ucs, single, now)
+    assert one == "DOORWood_Heavy Wooden Door Slam_JD_Lib"  # a single take has no number; no word is cut
+
+
+def test_help_and_version_do_not_wait_for_scipy() -> None:
+    probe = "import sys, soundloom.host_bridge.cli; print('scipy' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert run.stdout.strip() == "False", run.stderr  # it took 0.7 s of the 1.2 s `--help` took
+    version = soundloom("--version")
+    assert version.returncode == 0 and version.stdout.startswith("soundloom ")
