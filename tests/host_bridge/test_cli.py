@@ -281,7 +281,8 @@ def test_models_list_shows_the_default_model_and_cached_ones(tiny_checkpoint: Pa
     (tmp_path / "hub" / "models--someone--tiny-audioldm" / "refs" / "main").write_text("0" * 40)
     result = soundloom("models", "list", env={"HF_HUB_CACHE": str(tmp_path / "hub")})
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    header, *lines = result.stdout.splitlines()
+    assert header.split() == ["MODEL", "FAMILY", "LICENCE", "WHERE"]  # the columns say what they are
     assert lines[0].split()[:2] == ["default", "audioldm"] and "default_model" in lines[0]
     assert any(line.split()[:2] == ["someone/tiny-audioldm", "audioldm"] for line in lines[1:])
 
