@@ -187,7 +187,8 @@ def load_runner(args: argparse.Namespace) -> JobRunner:
     if Path(name).is_dir():  # a folder by its absolute path, so the take's provenance names it from anywhere
         name = str(Path(name).resolve())
     runner = JobRunner(engine_loader(args), name)
-    runner.load_listeners.append(say_loading)
+    if sys.stderr.isatty():  # a person waiting at a terminal; a script's stderr stays one line per error
+        runner.load_listeners.append(say_loading)
     tell_licence(runner.model_name, runner.load().licence)
     return runner
 

@@ -18,7 +18,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from soundloom.host_bridge.delivery.deliver import read_file_provenance
+from soundloom.host_bridge.delivery.provenance import read_file_provenance
 from soundloom.host_bridge.osc_codec import decode, encode
 
 from .bridge_process import BridgeProcess, free_port, start_bridge
@@ -152,7 +152,7 @@ def _check(report: KillReport, listener: Listener, ids: list[str], bridge: Bridg
         report.problems.append(f"takes not matching the done replies: orphans {takes - delivered}, "
                                f"missing {delivered - takes}")  # fmt: skip
     dry = set((bridge.output / "dry").glob("*.wav")) if (bridge.output / "dry").is_dir() else set()
-    wanted_dry = {take.parent / read_file_provenance(take)["dry_file"] for take in delivered if take.exists()}
+    wanted_dry = {take.parent / read_file_provenance(take).dry_file for take in delivered if take.exists()}
     if dry != wanted_dry:
         report.problems.append(f"dry takes: orphans {dry - wanted_dry}, missing {wanted_dry - dry}")
     parts = list(bridge.output.rglob("*.part"))

@@ -72,7 +72,8 @@ def delivered_takes(folder: Path, count: int) -> list[list[str | None]]:
     """Real takes with provenance and dry takes, as a delivery writes them; returns the planned paths."""
     planned: list[list[list[str | None]]] = []
     folder.mkdir(exist_ok=True)
-    takes = [(Provenance(prompt="rain", seed=7 + n, variation=n + 1), np.zeros((1600, 1), np.float32), 16000)
+    tone = (np.sin(np.arange(1600) / 3) * 0.3).astype(np.float32)[:, None]  # not silent: no warning reply
+    takes = [(Provenance(prompt="rain", seed=7 + n, variation=n + 1), tone, 16000)
              for n in range(count)]  # fmt: skip
     delivery = Delivery(EffectChain(), ExportSettings(sample_rate=48000))  # changes the audio: dry takes kept
     write_takes(takes, folder, delivery, False, planned.append)
