@@ -13,3 +13,8 @@ apt-get install -y -qq fluidsynth fluid-soundfont-gm espeak-ng liblo-tools lua5.
     libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 >/dev/null
 python3 -m pip install -q torch==2.13.0  # the local CPU wheel; an unpinned torch pulls CUDA packages
 python3 -m pip install -q -e ".[test,cluster]"  # the package with its app, train and cluster (Ray) extras, and the test tools
+# The authors' own code, the oracle for their original checkpoints (tests/oracle/), without its pins (numpy
+# <= 1.23.5, librosa 0.9.2, gradio, ...): only what their model code imports. Their torchaudio import is
+# served by tests/oracle/shims (no torchaudio wheel matches torch 2.13).
+python3 -m pip install -q --no-deps audioldm==0.1.1 audioldm2==0.1.0 torchlibrosa==0.0.9 ftfy==6.3.1 \
+    progressbar==2.5 einops==0.8.2

@@ -1,0 +1,1 @@
+"""Empty: the packages name `torchaudio.transforms` only in code the oracle tests never run."""
