@@ -121,12 +121,16 @@ def saved_loudness(values: QSettings) -> float:
     """The saved loudness target for the box (LOUDNESS_OFF: off). A value saved before 2026-12 is read
     as the user saw it then: 0 and -60 both showed as off."""
     saved = values.value(LOUDNESS_KEY)
-    if saved is None:
-        old = values.value(OLD_LOUDNESS_KEY)
-        saved = "off" if old is None or float(old) in (0.0, -60.0) else old
-    try:
-        target = float(saved)
-    except (TypeError, ValueError):  # "off", or anything else a hand edit left there
+    target = _number(saved if saved is not None else values.value(OLD_LOUDNESS_KEY))
+    if saved is None and target in (0.0, -60.0):
         return LOUDNESS_OFF
     low, high = LOUDNESS_RANGE_LUFS
-    return target if low < target <= high else LOUDNESS_OFF
+    return target if target is not None and low < target <= high else LOUDNESS_OFF
+
+
+def _number(value: object) -> float | None:
+    """A saved value as a number; None for "off", nothing, or anything else a hand edit left there."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None

@@ -18,6 +18,7 @@ from ...presets.render import ExportSettings
 from ..delivery.files import OutputError
 from ..delivery.provenance import Provenance
 from ..delivery.wav_metadata import read_bext, read_metadata, read_provenance
+from .render import EXPORT_FLAGS, NAMING_FLAGS
 
 # What `info` prints of a provenance, in this order (empty values are left out).
 SHOWN = (
@@ -177,26 +178,12 @@ def _render_options(made: Provenance) -> list[str]:
     if isinstance(fx_name, str) and fx_name:
         words += ["--fx", fx_name]
     export = ExportSettings.from_dict(made.export) or ExportSettings()
-    for flag, value in (
-        ("--rate", export.sample_rate),
-        ("--channels", export.channels),
-        ("--stereo", export.stereo_mode),
-        ("--loudness", export.loudness_lufs),
-        ("--peak", export.peak_dbtp),
-        ("--ceiling", export.ceiling_dbtp),
-        ("--fade-in", export.fade_in_s),
-        ("--fade-out", export.fade_out_s),
-        ("--bits", export.bit_depth),
-    ):
+    for name, flag in EXPORT_FLAGS.items():
+        value = getattr(export, name)
         if value is not None:
             words += [flag, str(value)]
     naming = made.naming or {}
-    for flag, key in (
-        ("--name", "pattern"),
-        ("--catid", "catid"),
-        ("--creator", "creator"),
-        ("--library", "source"),
-    ):
+    for key, flag in NAMING_FLAGS.items():
         if isinstance(naming.get(key), str) and naming[key]:
             words += [flag, naming[key]]
     return words

@@ -20,6 +20,22 @@ from ..jobs.delivery import DEFAULT_EXPORT, delivery_for
 from ..jobs.spec import JobSpec
 from .options import add_out_option, make_out_folder, tell_licence
 
+# The flag of each export setting and naming field, by its name in the provenance (ExportSettings' fields,
+# Delivery's naming): add_render_options defines these flags, and `info`'s regenerate line writes a
+# take's settings back as them.
+EXPORT_FLAGS = {
+    "sample_rate": "--rate",
+    "channels": "--channels",
+    "stereo_mode": "--stereo",
+    "loudness_lufs": "--loudness",
+    "peak_dbtp": "--peak",
+    "ceiling_dbtp": "--ceiling",
+    "fade_in_s": "--fade-in",
+    "fade_out_s": "--fade-out",
+    "bit_depth": "--bits",
+}
+NAMING_FLAGS = {"pattern": "--name", "catid": "--catid", "creator": "--creator", "source": "--library"}
+
 
 def add_render_options(
     parser: argparse.ArgumentParser, name_pattern: str, dry: bool = True, inherit: bool = False
@@ -29,39 +45,46 @@ def add_render_options(
     group = parser.add_argument_group("render and export")
     default = (lambda value: None) if inherit else (lambda value: value)
     group.add_argument("--fx", help="effect preset name or preset .toml file ('none': no effects)")
+    flag = EXPORT_FLAGS
     group.add_argument(
-        "--rate", type=int, choices=SAMPLE_RATES, metavar="HZ", help="default: the source rate"
+        flag["sample_rate"], type=int, choices=SAMPLE_RATES, metavar="HZ", help="default: the source rate"
     )
-    group.add_argument("--channels", choices=CHANNEL_LAYOUTS, default=default("same"))
+    group.add_argument(flag["channels"], choices=CHANNEL_LAYOUTS, default=default("same"))
     group.add_argument(
-        "--stereo",
+        flag["stereo_mode"],
         choices=STEREO_MODES,
         default=default("dual-mono"),
         help="how mono becomes stereo (--channels stereo)",
     )
     level = group.add_mutually_exclusive_group()
-    level.add_argument("--loudness", type=float, metavar="LUFS", help="integrated loudness target, e.g. -18")
-    level.add_argument("--peak", type=float, metavar="DBTP", help="true-peak normalisation target, e.g. -1")
+    level.add_argument(
+        flag["loudness_lufs"], type=float, metavar="LUFS", help="integrated loudness target, e.g. -18"
+    )
+    level.add_argument(
+        flag["peak_dbtp"], type=float, metavar="DBTP", help="true-peak normalisation target, e.g. -1"
+    )
     group.add_argument(
-        "--ceiling",
+        flag["ceiling_dbtp"],
         type=float,
         default=default(-1.0),
         metavar="DBTP",
         help="true-peak ceiling when level changes",
     )
-    group.add_argument("--fade-in", type=float, default=default(0.0), metavar="S")
-    group.add_argument("--fade-out", type=float, default=default(0.0), metavar="S")
-    group.add_argument("--bits", choices=BIT_DEPTHS, default=default("32f"), help="16 is TPDF-dithered")
+    group.add_argument(flag["fade_in_s"], type=float, default=default(0.0), metavar="S")
+    group.add_argument(flag["fade_out_s"], type=float, default=default(0.0), metavar="S")
     group.add_argument(
-        "--name",
+        flag["bit_depth"], choices=BIT_DEPTHS, default=default("32f"), help="16 is TPDF-dithered"
+    )
+    group.add_argument(
+        NAMING_FLAGS["pattern"],
         default=name_pattern,
         help="file name pattern in an --out folder, from: {prompt} {seed} {variation} {date} {time} "
         "{operation} {input} {fx} {model} {catid} {fxname} {creator} {source}; "
         "'UCS' = {catid}_{fxname}_{creator}_{source}",
     )
-    group.add_argument("--catid", default="", help="UCS CatID for UCS names, e.g. WHSH, DOORWood")
-    group.add_argument("--creator", default="SL", help="UCS CreatorID")
-    group.add_argument("--library", default="Soundloom", help="UCS SourceID")
+    group.add_argument(NAMING_FLAGS["catid"], default="", help="UCS CatID for UCS names, e.g. WHSH, DOORWood")
+    group.add_argument(NAMING_FLAGS["creator"], default="SL", help="UCS CreatorID")
+    group.add_argument(NAMING_FLAGS["source"], default="Soundloom", help="UCS SourceID")
     if dry:
         group.add_argument(
             "--no-dry", action="store_true", help="do not keep the unprocessed take under dry/"

@@ -42,7 +42,8 @@ def test_typing_minus_60_gives_minus_60_lufs_takes_and_off_is_off(qtbot, tmp_pat
 
 
 def test_a_value_saved_by_the_old_box_reads_as_the_user_saw_it(qtbot, tmp_path: Path) -> None:
-    for old, shown_then, target in (("0", "off", None), ("-60", "off", None), ("-18", "-18.0 LUFS", -18.0)):
+    cases = (("0", "off", None), ("-60", "off", None), ("-18", "-18.0 LUFS", -18.0), ("loud", "off", None))
+    for old, shown_then, target in cases:
         path = tmp_path / f"old{old}.ini"
         QSettings(str(path), QSettings.Format.IniFormat).setValue(OLD_LOUDNESS_KEY, old)
         restored = panel(qtbot, path)
